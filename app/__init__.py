@@ -1,0 +1,107 @@
+"""Lunas: hosted Midtrans checkout for Indonesian merchants."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
+
+from app.config import Config
+from app.extensions import csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(environ: dict[str, str] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    settings = Config(dict(os.environ if environ is None else environ), Path(app.instance_path))
+    app.config.update(settings.as_dict())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+    from app import models  # noqa: F401  (register every table with the metadata)
+    from app.api import bp as api_bp
+    from app.purchase import bp as purchase_bp
+
+    csrf.exempt(api_bp)  # machine-to-machine JSON: authenticated by credentials or signatures
+    app.register_blueprint(api_bp)
+    app.register_blueprint(purchase_bp)
+    if app.config["MIDTRANS_SIMULATOR"]:
+        from app.simulator import bp as simulator_bp
+
+        app.register_blueprint(simulator_bp)
+
+    _register_error_handlers(app)
+    _register_user_loader()
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from app.api.errors import error_response, from_http_exception
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.path.startswith(
+            "/_simulator/midtrans/v2"
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            return from_http_exception(exc)
+        return render_template("error.html", status=exc.code, name=exc.name), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return error_response("internal_error", "internal error", 500)
+        return render_template("error.html", status=500, name="Internal Server Error"), 500
+
+
+def _register_user_loader() -> None:
+    from app.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _tune_sqlite(engine) -> None:
+    """SQLite (the development default): WAL, a busy timeout, and BEGIN IMMEDIATE so that
+    concurrent writers queue up instead of failing on a stale read (it has no row locks)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,58 @@
+"""One error envelope for every JSON answer: {"error": {"code", "message", "field"?}}."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+HTTP_CODES = {
+    400: "invalid_request",
+    401: "invalid_client",
+    403: "invalid_signature",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "order_id_conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "amount_mismatch",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "upstream_error",
+    503: "unavailable",
+}
+
+HTTP_MESSAGES = {
+    400: "the request could not be understood",
+    404: "no such resource",
+    405: "method not allowed",
+    413: "the request body is larger than 64 KB",
+    500: "internal error",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, status: int, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+def error_response(code: str, message: str, status: int, field: str | None = None):
+    error = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+def from_http_exception(exc: HTTPException):
+    status = exc.code or 500
+    code = HTTP_CODES.get(status, "internal_error" if status >= 500 else "invalid_request")
+    message = HTTP_MESSAGES.get(status, exc.name.lower())
+    response = error_response(code, message, status)
+    if status == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response

@@ -1,0 +1,90 @@
+"""Request models for the platform API: pydantic v2, strict (a JSON integer stays an integer)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+ORDER_ID_PATTERN = r"^[A-Za-z0-9\-_.~]{1,50}$"
+SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
+MAX_AMOUNT = 999_999_999_999
+
+MetadataValue = StrictStr | StrictInt | StrictFloat | StrictBool | None
+
+
+class ShopPaymentRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    client_id: StrictStr | None = Field(default=None, max_length=100)
+    client_secret: StrictStr | None = Field(default=None, max_length=200)
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]
+    order_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
+    buyer_email: Annotated[EmailStr, Field(max_length=254)]
+    buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
+    item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    metadata: dict[str, MetadataValue] | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _check_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if len(value) > 50:
+            raise ValueError("metadata may have at most 50 keys")
+        for key, item in value.items():
+            if not 1 <= len(key) <= 40:
+                raise ValueError("metadata keys must be 1-40 characters")
+            if isinstance(item, str) and len(item) > 500:
+                raise ValueError(f"metadata.{key} must be at most 500 characters")
+        slug = value.get("store_slug")
+        if slug is not None and (not isinstance(slug, str) or not SLUG_RE.match(slug)):
+            raise ValueError("metadata.store_slug must match [a-z0-9-]{1,64}")
+        return value
+
+
+FIELD_MESSAGES = {
+    "amount": f"amount must be a positive integer no larger than {MAX_AMOUNT}",
+    "order_id": "order_id must be 1-50 characters of A-Z a-z 0-9 - _ . ~",
+    "buyer_email": "buyer_email must be a valid email address of at most 254 characters",
+    "buyer_name": "buyer_name must be a string of at most 100 characters",
+    "item_name": "item_name must be a string of at most 200 characters",
+    "client_id": "client_id must be a string",
+    "client_secret": "client_secret must be a string",
+}
+
+
+def first_error(exc: PydanticValidationError) -> tuple[str, str | None]:
+    """(message, field) for the first problem, worded for a merchant's developer."""
+    error = exc.errors()[0]
+    location = error.get("loc") or ()
+    field = str(location[0]) if location else None
+    if error["type"] == "extra_forbidden":
+        return f"unknown field {field!r}", field
+    if error["type"] == "missing":
+        return f"{field} is required", field
+    if field == "metadata":
+        context = error.get("ctx", {}).get("error")
+        if context is not None:
+            return str(context), field
+        if len(location) > 1:
+            return (
+                f"metadata.{location[1]} must be a string, number, boolean or null",
+                field,
+            )
+        return "metadata must be an object", field
+    if field in FIELD_MESSAGES:
+        return FIELD_MESSAGES[field], field
+    return error.get("msg", "invalid request"), field

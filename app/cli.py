@@ -1,0 +1,115 @@
+"""Operator commands (SPEC §10). Each one calls a service and prints JSON."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.services import ServiceError
+
+users_cli = AppGroup("users", help="Portal users.")
+projects_cli = AppGroup("projects", help="Merchant projects and their keys.")
+payments_cli = AppGroup("payments", help="Payments.")
+midtrans_cli = AppGroup("midtrans", help="Midtrans tools for development.")
+
+
+def _echo(document: dict) -> None:
+    click.echo(json.dumps(document, indent=2))
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+def create_user_command(email: str, password: str) -> None:
+    """Create a portal user."""
+    from app.services.accounts import create_user
+
+    try:
+        user = create_user(email, password)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo({"user": {"id": user.id, "email": user.email}})
+
+
+@projects_cli.command("create")
+@click.option("--owner", required=True, help="Email of an existing user.")
+@click.option("--name", required=True)
+@click.option("--webhook-url", default=None, help="Sets both environments.")
+@click.option("--store-url-template", default=None, help="e.g. https://shop.example/{store_slug}")
+def create_project_command(
+    owner: str, name: str, webhook_url: str | None, store_url_template: str | None
+) -> None:
+    """Create a project with sandbox and production keys (secrets are shown only now)."""
+    from app.services.accounts import find_user_by_email
+    from app.services.projects import create_project
+
+    user = find_user_by_email(owner)
+    if user is None:
+        raise click.ClickException(f"no user with email {owner!r}")
+    try:
+        created = create_project(user, name, store_url_template, webhook_url)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    document: dict = {"project": {"id": created.project.id, "name": created.project.name}}
+    for environment, keys in created.keys.items():
+        document[str(environment)] = {
+            "client_id": keys.client_id,
+            "client_secret": keys.client_secret,
+            "webhook_url": keys.webhook_url,
+            "webhook_secret": keys.webhook_secret,
+        }
+    _echo(document)
+
+
+@payments_cli.command("expire-stale")
+def expire_stale_command() -> None:
+    """Ask Midtrans about payments still pending 15 minutes after they expired."""
+    from app.services.janitor import expire_stale_checkouts
+
+    report = expire_stale_checkouts()
+    _echo(
+        {
+            "checked": report.checked,
+            "outcomes": report.outcomes,
+            "errors": report.errors,
+            "abandoned_removed": report.abandoned_removed,
+        }
+    )
+
+
+@midtrans_cli.command("notify")
+@click.argument("payment_ref")
+@click.argument("transaction_status")
+@click.option("--payment-type", default="bank_transfer", show_default=True)
+@click.option("--gross-amount", default=None, help="Default: the payment's amount.")
+def notify_command(
+    payment_ref: str, transaction_status: str, payment_type: str, gross_amount: str | None
+) -> None:
+    """Send one signed notification for a payment, as Midtrans would."""
+    from app.simulator.service import send_manual_notification
+
+    try:
+        result = send_manual_notification(
+            payment_ref, transaction_status, payment_type, gross_amount
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo(result)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
+def worker_command(burst: bool) -> None:
+    """The RQ worker, plus the periodic maintenance (pending janitor)."""
+    from app.worker import run_worker
+
+    run_worker(burst=burst)
+
+
+def register_cli(app: Flask) -> None:
+    for group in (users_cli, projects_cli, payments_cli, midtrans_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(worker_command)

@@ -1,0 +1,165 @@
+"""Every setting Lunas reads, with its environment variable and default (SPEC §8)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "test", "production")
+
+_TRUE = {"1", "true", "on", "yes"}
+_FALSE = {"0", "false", "off", "no"}
+
+SIMULATOR_SERVER_KEY = "SB-Mid-server-lunas-simulator"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; start-up must stop and name it."""
+
+
+def parse_switch(name: str, value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be one of 1/0, true/false, on/off, yes/no (got {value!r})")
+
+
+def parse_int(name: str, value: str | None, default: int, minimum: int = 1) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number (got {value!r})") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} (got {number})")
+    return number
+
+
+def parse_schedule(name: str, value: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        delays = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated seconds (got {value!r})") from None
+    if not delays or any(delay < 0 for delay in delays):
+        raise ConfigError(f"{name} must list non-negative seconds (got {value!r})")
+    return delays
+
+
+def _instance_secret(instance_path: Path, filename: str) -> str:
+    """A random secret generated once into the instance folder, so every process shares it."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / filename
+    try:
+        # O_EXCL: of two processes starting at once, one writes and both read the same value.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    for _ in range(50):
+        value = path.read_text().strip()
+        if value:
+            return value
+    raise ConfigError(f"{path} is empty; delete it so it can be generated again")
+
+
+class Config:
+    """Built from a mapping of environment variables; tests pass overrides on top."""
+
+    def __init__(self, environ: dict[str, str], instance_path: Path) -> None:
+        get = environ.get
+        self.LUNAS_ENV = get("LUNAS_ENV", "development").strip() or "development"
+        if self.LUNAS_ENV not in ENVIRONMENTS:
+            raise ConfigError(f"LUNAS_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        production = self.LUNAS_ENV == "production"
+        development = self.LUNAS_ENV == "development"
+
+        secret_key = get("SECRET_KEY")
+        if not secret_key:
+            if production:
+                raise ConfigError("SECRET_KEY is required when LUNAS_ENV=production")
+            secret_key = _instance_secret(instance_path, "secret_key")
+        self.SECRET_KEY = secret_key
+
+        data_key = get("LUNAS_DATA_KEY")
+        if not data_key:
+            if production:
+                raise ConfigError("LUNAS_DATA_KEY is required when LUNAS_ENV=production")
+            data_key = _instance_secret(instance_path, "data_key")
+        self.LUNAS_DATA_KEY = data_key
+
+        self.SQLALCHEMY_DATABASE_URI = get("DATABASE_URL") or f"sqlite:///{instance_path}/lunas.db"
+        self.REDIS_URL = get("REDIS_URL", "redis://localhost:6379/0")
+        self.PUBLIC_BASE_URL = get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
+
+        self.MIDTRANS_SANDBOX_SERVER_KEY = get("MIDTRANS_SANDBOX_SERVER_KEY") or None
+        self.MIDTRANS_PRODUCTION_SERVER_KEY = get("MIDTRANS_PRODUCTION_SERVER_KEY") or None
+        self.MIDTRANS_SANDBOX_SNAP_BASE = get(
+            "MIDTRANS_SANDBOX_SNAP_BASE", "https://app.sandbox.midtrans.com/snap"
+        ).rstrip("/")
+        self.MIDTRANS_SANDBOX_API_BASE = get(
+            "MIDTRANS_SANDBOX_API_BASE", "https://api.sandbox.midtrans.com"
+        ).rstrip("/")
+        self.MIDTRANS_PRODUCTION_SNAP_BASE = get(
+            "MIDTRANS_PRODUCTION_SNAP_BASE", "https://app.midtrans.com/snap"
+        ).rstrip("/")
+        self.MIDTRANS_PRODUCTION_API_BASE = get(
+            "MIDTRANS_PRODUCTION_API_BASE", "https://api.midtrans.com"
+        ).rstrip("/")
+        self.MIDTRANS_SIMULATOR = parse_switch(
+            "MIDTRANS_SIMULATOR",
+            get("MIDTRANS_SIMULATOR"),
+            development and not self.MIDTRANS_SANDBOX_SERVER_KEY,
+        )
+        if self.MIDTRANS_SIMULATOR and production:
+            raise ConfigError("MIDTRANS_SIMULATOR cannot be on when LUNAS_ENV=production")
+        self.MIDTRANS_CONFIRM_STATUS = parse_switch(
+            "MIDTRANS_CONFIRM_STATUS", get("MIDTRANS_CONFIRM_STATUS"), True
+        )
+        self.MIDTRANS_CREATE_TIMEOUT_SECONDS = 10.0
+        self.MIDTRANS_STATUS_TIMEOUT_SECONDS = 5.0
+
+        self.CHECKOUT_EXPIRY_MINUTES = parse_int(
+            "CHECKOUT_EXPIRY_MINUTES", get("CHECKOUT_EXPIRY_MINUTES"), 1440
+        )
+        self.PENDING_GRACE_MINUTES = 15
+        self.JANITOR_INTERVAL_SECONDS = parse_int(
+            "JANITOR_INTERVAL_SECONDS", get("JANITOR_INTERVAL_SECONDS"), 60
+        )
+        self.CREDENTIAL_GRACE_HOURS = 24
+
+        self.WEBHOOK_TIMEOUT_SECONDS = parse_int(
+            "WEBHOOK_TIMEOUT_SECONDS", get("WEBHOOK_TIMEOUT_SECONDS"), 15
+        )
+        self.WEBHOOK_RETRY_SCHEDULE = parse_schedule(
+            "WEBHOOK_RETRY_SCHEDULE",
+            get("WEBHOOK_RETRY_SCHEDULE"),
+            (5, 300, 1800, 7200, 18000, 36000, 36000),
+        )
+        self.WEBHOOK_ALLOW_PRIVATE_TARGETS = parse_switch(
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS", get("WEBHOOK_ALLOW_PRIVATE_TARGETS"), not production
+        )
+        self.WEBHOOK_REQUIRE_HTTPS = parse_switch(
+            "WEBHOOK_REQUIRE_HTTPS", get("WEBHOOK_REQUIRE_HTTPS"), production
+        )
+
+        # 64 KB: the notification endpoint's limit, and far above any valid API body.
+        self.MAX_CONTENT_LENGTH = 64 * 1024
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = production
+        self.TESTING = self.LUNAS_ENV == "test"
+        self.JSON_SORT_KEYS = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {key: value for key, value in vars(self).items() if key.isupper()}

@@ -1,0 +1,33 @@
+"""Extension singletons, bound to the app in create_app()."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from redis import Redis
+from rq import Queue
+
+from app.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def redis_connection() -> Redis:
+    """One client per app (it pools its own connections)."""
+    connection = current_app.extensions.get("lunas_redis")
+    if connection is None:
+        connection = Redis.from_url(
+            current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+        )
+        current_app.extensions["lunas_redis"] = connection
+    return connection
+
+
+def queue(name: str = "default") -> Queue:
+    return Queue(name, connection=redis_connection())

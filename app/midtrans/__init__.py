@@ -1,0 +1,1 @@
+"""Everything Midtrans: the HTTP client, signatures, status mapping and the simulator."""

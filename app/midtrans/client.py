@@ -1,0 +1,153 @@
+"""HTTP client for the Midtrans Snap and Get Status APIs, one instance per environment."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from flask import current_app
+
+from app.config import SIMULATOR_SERVER_KEY
+from app.models.project import Environment
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "lunas/0.1"
+
+
+class MidtransError(Exception):
+    """Midtrans failed, refused, timed out or answered something we cannot use."""
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+class MidtransNotFoundError(MidtransError):
+    """Get Status says the transaction does not exist (HTTP 404 or body status_code "404")."""
+
+
+class MidtransUnavailableError(Exception):
+    """No Midtrans server key is configured for this environment."""
+
+
+@dataclass(frozen=True)
+class SnapSession:
+    token: str
+    redirect_url: str
+
+
+@dataclass(frozen=True)
+class MidtransSettings:
+    server_key: str
+    snap_base: str
+    api_base: str
+
+
+def settings_for(environment: Environment) -> MidtransSettings:
+    config = current_app.config
+    if environment == Environment.SANDBOX:
+        if config["MIDTRANS_SIMULATOR"]:
+            base = f"{config['PUBLIC_BASE_URL']}/_simulator/midtrans"
+            key = config["MIDTRANS_SANDBOX_SERVER_KEY"] or SIMULATOR_SERVER_KEY
+            return MidtransSettings(key, f"{base}/snap", base)
+        key = config["MIDTRANS_SANDBOX_SERVER_KEY"]
+        snap_base, api_base = config["MIDTRANS_SANDBOX_SNAP_BASE"], config["MIDTRANS_SANDBOX_API_BASE"]
+    else:
+        key = config["MIDTRANS_PRODUCTION_SERVER_KEY"]
+        snap_base = config["MIDTRANS_PRODUCTION_SNAP_BASE"]
+        api_base = config["MIDTRANS_PRODUCTION_API_BASE"]
+    if not key:
+        raise MidtransUnavailableError(f"no Midtrans server key is configured for {environment}")
+    return MidtransSettings(key, snap_base, api_base)
+
+
+class MidtransClient:
+    def __init__(self, settings: MidtransSettings, session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.http = session or requests.Session()
+
+    @classmethod
+    def for_environment(cls, environment: Environment) -> MidtransClient:
+        return cls(settings_for(environment))
+
+    def create_snap_transaction(
+        self, payload: dict[str, Any], notification_url: str, timeout: float
+    ) -> SnapSession:
+        body, status = self._request(
+            "POST",
+            f"{self.settings.snap_base}/v1/transactions",
+            timeout,
+            json=payload,
+            headers={"X-Override-Notification": notification_url},
+        )
+        if status != 201 or not isinstance(body.get("token"), str):
+            raise MidtransError(_error_message(body, status), status)
+        redirect_url = body.get("redirect_url")
+        if not isinstance(redirect_url, str) or not redirect_url.startswith(("https://", "http://")):
+            raise MidtransError("Midtrans returned no usable redirect_url", status)
+        return SnapSession(token=body["token"], redirect_url=redirect_url)
+
+    def get_status(self, order_id: str, timeout: float) -> dict[str, Any]:
+        url = f"{self.settings.api_base}/v2/{quote(order_id, safe='')}/status"
+        body, status = self._request("GET", url, timeout)
+        body_code = str(body.get("status_code", ""))
+        if status == 404 or body_code == "404":
+            raise MidtransNotFoundError(_error_message(body, status), status)
+        # 407 is Get Status's (non-standard) success code for an expired transaction.
+        if status >= 400 or (body_code.isdigit() and int(body_code) >= 400 and body_code != "407"):
+            raise MidtransError(_error_message(body, status), status)
+        if not isinstance(body.get("transaction_status"), str):
+            raise MidtransError("Midtrans Get Status returned no transaction_status", status)
+        return body
+
+    def _request(
+        self, method: str, url: str, timeout: float, **kwargs: Any
+    ) -> tuple[dict[str, Any], int]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers.update(kwargs.pop("headers", {}))
+        started = time.monotonic()
+        try:
+            response = self.http.request(
+                method,
+                url,
+                auth=(self.settings.server_key, ""),
+                headers=headers,
+                timeout=(min(timeout, 3.05), timeout),
+                allow_redirects=False,
+                **kwargs,
+            )
+        except requests.Timeout:
+            raise MidtransError(f"Midtrans did not answer within {timeout:g} s") from None
+        except requests.RequestException as exc:
+            log.warning("midtrans unreachable: %s %s: %s", method, url, type(exc).__name__)
+            raise MidtransError("Midtrans could not be reached") from None
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            # requests' timeout is per read; a slow trickle must not hold the caller longer.
+            raise MidtransError(f"Midtrans did not answer within {timeout:g} s")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise MidtransError(
+                f"Midtrans answered HTTP {response.status_code} without a JSON object",
+                response.status_code,
+            )
+        log.info("midtrans %s %s -> %s in %.0f ms", method, url, response.status_code, elapsed * 1e3)
+        return body, response.status_code
+
+
+def _error_message(body: dict[str, Any], status: int) -> str:
+    messages = body.get("error_messages")
+    if isinstance(messages, list) and messages:
+        text = "; ".join(str(message) for message in messages)
+    else:
+        text = str(body.get("status_message") or f"unexpected answer (HTTP {status})")
+    return f"Midtrans: {text}"[:500]

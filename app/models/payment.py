@@ -1,0 +1,108 @@
+"""A checkout, every Midtrans event received for it, and every status change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import BigId, Base, JSONType, UTCDateTime, utcnow
+from app.models.project import Environment
+
+
+class PaymentStatus(StrEnum):
+    # Internal only: the row exists while the Snap session is being created, so that two
+    # racing first requests end in one payment. Never shown outside Lunas.
+    CREATING = "creating"
+    PENDING = "pending"
+    SETTLEMENT = "settlement"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    REFUND = "refund"
+    PARTIAL_REFUND = "partial_refund"
+
+
+class EventOutcome(StrEnum):
+    RECEIVED = "received"  # stored, not processed yet (or processing crashed)
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    REJECTED = "rejected"  # bad signature
+    INVALID = "invalid"  # unparseable or missing fields
+    UNKNOWN_ORDER = "unknown_order"
+    UNKNOWN_STATUS = "unknown_status"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    UNCONFIRMED = "unconfirmed"  # Get Status failed; Midtrans will retry
+    NOT_FOUND_UPSTREAM = "not_found_upstream"
+    UNAVAILABLE = "unavailable"  # no server key configured
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("project_id", "environment", "order_id"),
+        Index("ix_payments_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purchase_id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    environment: Mapped[Environment] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(String(50), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="IDR")
+    buyer_email: Mapped[str] = mapped_column(String(254))
+    buyer_name: Mapped[str | None] = mapped_column(String(100))
+    item_name: Mapped[str | None] = mapped_column(String(200))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    status: Mapped[PaymentStatus] = mapped_column(String(20), default=PaymentStatus.CREATING)
+
+    snap_token: Mapped[str | None] = mapped_column(String(100))
+    snap_redirect_url: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_amount: Mapped[str | None] = mapped_column(String(32))
+    refunded_amount: Mapped[str | None] = mapped_column(String(32))
+
+    midtrans_transaction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    midtrans_transaction_status: Mapped[str | None] = mapped_column(String(32))
+    midtrans_fraud_status: Mapped[str | None] = mapped_column(String(32))
+    midtrans_payment_type: Mapped[str | None] = mapped_column(String(32))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    project = relationship("Project")
+
+
+class PaymentEvent(Base):
+    """One untrusted request from Midtrans (or a janitor check), stored before it is believed."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    raw_body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    transaction_status: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[EventOutcome] = mapped_column(String(24), default=EventOutcome.RECEIVED)
+    detail: Mapped[str | None] = mapped_column(String(500))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PaymentStatusChange(Base):
+    __tablename__ = "payment_status_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("payment_events.id"))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

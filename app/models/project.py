@@ -1,0 +1,76 @@
+"""A merchant's project, its API credentials and webhook endpoint, per environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import BigId, Base, UTCDateTime, utcnow
+
+
+class Environment(StrEnum):
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    store_url_template: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner = relationship("User", back_populates="projects")
+    api_clients = relationship("ApiClient", back_populates="project")
+
+
+class ApiClient(Base):
+    """The public half of a credential pair: one per (project, environment)."""
+
+    __tablename__ = "api_clients"
+    __table_args__ = (UniqueConstraint("project_id", "environment"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    environment: Mapped[Environment] = mapped_column(String(16))
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    project = relationship("Project", back_populates="api_clients")
+    secrets = relationship("ClientSecret", back_populates="api_client")
+
+
+class ClientSecret(Base):
+    """A client_secret, stored only as its SHA-256; several may be valid during rotation."""
+
+    __tablename__ = "client_secrets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    api_client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    api_client = relationship("ApiClient", back_populates="secrets")
+
+
+class WebhookEndpoint(Base):
+    """Where item.purchased goes for one (project, environment); the secret is encrypted."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (UniqueConstraint("project_id", "environment"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    environment: Mapped[Environment] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    secret_ciphertext: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,191 @@
+"""Creating a hosted checkout: one payment row, one Snap session, idempotent on order_id."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.midtrans.client import MidtransClient, MidtransError, settings_for
+from app.midtrans.timefmt import format_expiry_start
+from app.models import ApiClient, Environment, Payment, PaymentStatus
+from app.models.base import utcnow
+from app.security import random_token
+from app.services import ServiceError
+
+log = logging.getLogger(__name__)
+
+DIRECT_ITEM_ID = "__direct__"
+DEFAULT_ITEM_NAME = "Pembayaran"
+MIDTRANS_NAME_LIMIT = 50
+# How long a second request waits for a racing first one to finish its Midtrans call
+# (which may take up to 10 s) before treating that first one as crashed.
+CREATION_WAIT_SECONDS = 12.0
+
+
+class OrderIdConflictError(ServiceError):
+    code = "order_id_conflict"
+    http_status = 409
+
+
+class UpstreamError(ServiceError):
+    code = "upstream_error"
+    http_status = 502
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    amount: int
+    order_id: str
+    buyer_email: str
+    buyer_name: str | None = None
+    item_name: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    payment: Payment
+    created: bool
+
+
+def create_checkout(client: ApiClient, request: CheckoutRequest) -> CheckoutResult:
+    environment = Environment(client.environment)
+    settings_for(environment)  # no server key → unavailable, before anything is stored
+    deadline = time.monotonic() + CREATION_WAIT_SECONDS
+    while True:
+        existing = _find(client, request.order_id)
+        if existing is None:
+            payment = _claim_order_id(client, request)
+            if payment is None:
+                continue  # a racing request claimed it first: replay theirs
+            return CheckoutResult(_open_snap_session(payment), created=True)
+        if existing.status != PaymentStatus.CREATING:
+            return CheckoutResult(_replay(existing, request), created=False)
+        if time.monotonic() < deadline:
+            db.session.rollback()  # end the read snapshot so the next look sees new commits
+            time.sleep(0.05)
+            continue
+        # Still "creating" long after any Midtrans call could last: its request died.
+        _discard(existing.id)
+
+
+def _find(client: ApiClient, order_id: str) -> Payment | None:
+    return db.session.scalar(
+        select(Payment)
+        .where(
+            Payment.project_id == client.project_id,
+            Payment.environment == client.environment,
+            Payment.order_id == order_id,
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+def _claim_order_id(client: ApiClient, request: CheckoutRequest) -> Payment | None:
+    """Insert the row that owns the order id; None when a racing request got there first."""
+    now = utcnow()
+    payment = Payment(
+        purchase_id="pur_" + random_token(24),
+        project_id=client.project_id,
+        environment=client.environment,
+        order_id=request.order_id,
+        amount=request.amount,
+        currency="IDR",
+        buyer_email=request.buyer_email,
+        buyer_name=request.buyer_name,
+        item_name=request.item_name,
+        metadata_=request.metadata,
+        status=PaymentStatus.CREATING,
+        expires_at=now + timedelta(minutes=current_app.config["CHECKOUT_EXPIRY_MINUTES"]),
+        created_at=now,
+    )
+    db.session.add(payment)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return payment
+
+
+def _open_snap_session(payment: Payment) -> Payment:
+    config = current_app.config
+    client = MidtransClient.for_environment(Environment(payment.environment))
+    payload = snap_request(payment)
+    # No transaction stays open across the Midtrans call (up to 10 s): it would hold a
+    # connection idle in transaction on PostgreSQL and the write lock on SQLite.
+    db.session.commit()
+    try:
+        session = client.create_snap_transaction(
+            payload,
+            notification_url=f"{config['PUBLIC_BASE_URL']}/api/midtrans/notification",
+            timeout=config["MIDTRANS_CREATE_TIMEOUT_SECONDS"],
+        )
+    except MidtransError as exc:
+        log.warning("snap create failed for %s: %s", payment.purchase_id, exc.message)
+        _discard(payment.id)  # nothing left behind: the merchant may retry the same order_id
+        raise UpstreamError(exc.message) from None
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.CREATING)
+        .values(
+            status=PaymentStatus.PENDING,
+            snap_token=session.token,
+            snap_redirect_url=session.redirect_url,
+            updated_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    db.session.refresh(payment)
+    return payment
+
+
+def _discard(payment_id: int) -> None:
+    db.session.rollback()
+    db.session.execute(
+        delete(Payment).where(Payment.id == payment_id, Payment.status == PaymentStatus.CREATING)
+    )
+    db.session.commit()
+
+
+def _replay(existing: Payment, request: CheckoutRequest) -> Payment:
+    same = (
+        existing.amount == request.amount
+        and existing.buyer_email.lower() == request.buyer_email.lower()
+    )
+    if same and existing.status == PaymentStatus.PENDING:
+        return existing
+    if not same:
+        reason = "with a different amount or buyer_email"
+    else:
+        reason = f"and that payment is already {existing.status}"
+    raise OrderIdConflictError(
+        f"order_id {existing.order_id!r} was used before {reason}", field="order_id"
+    )
+
+
+def snap_request(payment: Payment) -> dict[str, Any]:
+    config = current_app.config
+    name = (payment.item_name or DEFAULT_ITEM_NAME)[:MIDTRANS_NAME_LIMIT]
+    first_name = payment.buyer_name or payment.buyer_email.split("@", 1)[0]
+    return {
+        "transaction_details": {"order_id": payment.purchase_id, "gross_amount": payment.amount},
+        "item_details": [
+            {"id": DIRECT_ITEM_ID, "name": name, "price": payment.amount, "quantity": 1}
+        ],
+        "customer_details": {"first_name": first_name, "email": payment.buyer_email},
+        "callbacks": {"finish": f"{config['PUBLIC_BASE_URL']}/purchase/callback"},
+        "expiry": {
+            "start_time": format_expiry_start(payment.created_at),
+            "unit": "minute",
+            "duration": config["CHECKOUT_EXPIRY_MINUTES"],
+        },
+    }

@@ -1,0 +1,90 @@
+"""Payment status changes: the one place a payment's status moves (under its row lock)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.midtrans.status import can_transition
+from app.midtrans.timefmt import parse_midtrans_time
+from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
+from app.models.base import utcnow
+
+
+def lock_payment(payment_id: int) -> Payment:
+    """SELECT … FOR UPDATE with fresh values (the session may hold a stale copy)."""
+    return db.session.execute(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def apply_status(
+    payment: Payment, target: PaymentStatus, midtrans: dict[str, Any], event: PaymentEvent
+) -> EventOutcome:
+    """Move a locked payment to `target` if the state machine allows it; the caller commits.
+
+    `midtrans` is the confirmed Midtrans transaction (notification or Get Status body).
+    """
+    _remember_midtrans_fields(payment, midtrans)
+    current = PaymentStatus(payment.status)
+    if target == current and target != PaymentStatus.PARTIAL_REFUND:
+        return EventOutcome.DUPLICATE
+    if not can_transition(current, target):
+        return EventOutcome.STALE
+    if target == PaymentStatus.PARTIAL_REFUND and current == PaymentStatus.PARTIAL_REFUND:
+        # Another partial refund only when Midtrans reports a different refunded total.
+        if not _refund_amount_changed(payment, midtrans):
+            return EventOutcome.DUPLICATE
+    payment.status = target
+    if target == PaymentStatus.SETTLEMENT:
+        payment.paid_at = _paid_at(midtrans)
+        payment.paid_amount = str(midtrans.get("gross_amount") or payment.amount)
+    if target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND):
+        payment.refunded_amount = _text(midtrans.get("refund_amount"))
+    db.session.add(
+        PaymentStatusChange(
+            payment_id=payment.id,
+            event_id=event.id,
+            from_status=current,
+            to_status=target,
+            created_at=utcnow(),
+        )
+    )
+    # Outbound merchant events (item.purchased on entering settlement, payment.refunded,
+    # payment.reversed) belong here, in this same transaction.
+    return EventOutcome.APPLIED
+
+
+def _remember_midtrans_fields(payment: Payment, midtrans: dict[str, Any]) -> None:
+    for column, key in (
+        ("midtrans_transaction_status", "transaction_status"),
+        ("midtrans_fraud_status", "fraud_status"),
+        ("midtrans_payment_type", "payment_type"),
+        ("midtrans_transaction_id", "transaction_id"),
+    ):
+        value = midtrans.get(key)
+        if isinstance(value, str) and value:
+            setattr(payment, column, value[:64])
+
+
+def _refund_amount_changed(payment: Payment, midtrans: dict[str, Any]) -> bool:
+    reported = _text(midtrans.get("refund_amount"))
+    return reported is not None and reported != payment.refunded_amount
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)[:32]
+
+
+def _paid_at(midtrans: dict[str, Any]) -> datetime:
+    return (
+        parse_midtrans_time(midtrans.get("settlement_time"))
+        or parse_midtrans_time(midtrans.get("transaction_time"))
+        or utcnow()
+    )

@@ -1,0 +1,139 @@
+"""Projects: creation with credentials and webhook endpoints for both environments."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Environment, Project, User, WebhookEndpoint
+from app.security import encrypt, random_token
+from app.services import ValidationError
+from app.services.credentials import new_api_client
+
+SLUG_PLACEHOLDER = "{store_slug}"
+MAX_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class EnvironmentKeys:
+    client_id: str
+    client_secret: str
+    webhook_url: str | None
+    webhook_secret: str
+
+
+@dataclass(frozen=True)
+class CreatedProject:
+    project: Project
+    keys: dict[Environment, EnvironmentKeys]
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_project(
+    owner: User,
+    name: str,
+    store_url_template: str | None = None,
+    webhook_url: str | None = None,
+) -> CreatedProject:
+    name = validate_project_name(name)
+    template = validate_store_url_template(store_url_template)
+    url = validate_webhook_url(webhook_url)
+    project = Project(
+        id="prj_" + random_token(20), owner=owner, name=name, store_url_template=template
+    )
+    db.session.add(project)
+    db.session.flush()
+    keys = {}
+    for environment in Environment:
+        client, client_secret = new_api_client(project.id, environment)
+        webhook_secret = new_webhook_secret()
+        db.session.add(
+            WebhookEndpoint(
+                project_id=project.id,
+                environment=environment,
+                url=url,
+                secret_ciphertext=encrypt(webhook_secret),
+            )
+        )
+        keys[environment] = EnvironmentKeys(client.client_id, client_secret, url, webhook_secret)
+    db.session.commit()
+    return CreatedProject(project, keys)
+
+
+def projects_of(owner: User) -> list[Project]:
+    return list(db.session.scalars(select(Project).where(Project.owner_id == owner.id)))
+
+
+def validate_project_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"name must be 1-{MAX_NAME_LENGTH} characters", field="name")
+    return name
+
+
+def validate_store_url_template(template: str | None) -> str | None:
+    """An https URL (http outside production) with {store_slug} exactly once, never in a way
+    that lets a slug choose the host."""
+    if template is None or template.strip() == "":
+        return None
+    template = template.strip()
+    field = "store_url_template"
+    if len(template) > 500:
+        raise ValidationError("store URL template must be at most 500 characters", field=field)
+    if template.count(SLUG_PLACEHOLDER) != 1:
+        raise ValidationError("store URL template must contain {store_slug} exactly once", field)
+    if template.replace(SLUG_PLACEHOLDER, "").count("{") or "}" in template.replace(
+        SLUG_PLACEHOLDER, ""
+    ):
+        raise ValidationError("store URL template may contain no other {placeholders}", field)
+    if any(ch.isspace() or ord(ch) < 32 for ch in template):
+        raise ValidationError("store URL template must not contain spaces", field)
+    parts = urlsplit(template.replace(SLUG_PLACEHOLDER, "slug"))
+    _check_scheme(parts.scheme, field, require_https=_production())
+    if not parts.hostname or "@" in parts.netloc:
+        raise ValidationError("store URL template needs a host and no user name", field)
+    netloc = urlsplit(template).netloc
+    if SLUG_PLACEHOLDER in netloc:
+        # Only as the first label of a host that has its own registered domain after it.
+        rest = netloc.removeprefix(SLUG_PLACEHOLDER + ".")
+        if rest == netloc or SLUG_PLACEHOLDER in rest or "." not in rest.split(":")[0]:
+            raise ValidationError(
+                "{store_slug} may only stand in the path, the query, or as the first label "
+                "of the host (https://{store_slug}.example.com)",
+                field,
+            )
+    return template
+
+
+def validate_webhook_url(url: str | None) -> str | None:
+    if url is None or url.strip() == "":
+        return None
+    url = url.strip()
+    if len(url) > 2000 or any(ch.isspace() for ch in url):
+        raise ValidationError("webhook URL must be a URL of at most 2000 characters", "webhook_url")
+    parts = urlsplit(url)
+    _check_scheme(
+        parts.scheme, "webhook_url", require_https=current_app.config["WEBHOOK_REQUIRE_HTTPS"]
+    )
+    if not parts.hostname or "@" in parts.netloc:
+        raise ValidationError("webhook URL needs a host and no user name", "webhook_url")
+    return url
+
+
+def _check_scheme(scheme: str, field: str, require_https: bool) -> None:
+    allowed = ("https",) if require_https else ("https", "http")
+    if scheme not in allowed:
+        raise ValidationError(f"{field} must be an {' or '.join(allowed)} URL", field=field)
+
+
+def _production() -> bool:
+    return current_app.config["LUNAS_ENV"] == "production"

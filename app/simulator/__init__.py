@@ -1,0 +1,11 @@
+"""A Midtrans stand-in for offline development, mounted only when MIDTRANS_SIMULATOR is on.
+
+It speaks Midtrans's wire format at Midtrans's paths under /_simulator/midtrans, so the same
+client code runs against it by changing the two base URLs.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("simulator", __name__, url_prefix="/_simulator/midtrans")
+
+from app.simulator import routes  # noqa: E402,F401

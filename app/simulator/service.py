@@ -1,0 +1,242 @@
+"""Simulator state changes and the notifications it sends, signed as Midtrans signs them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import requests
+from flask import current_app
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.midtrans.client import MidtransUnavailableError, settings_for
+from app.midtrans.signature import compute_signature
+from app.midtrans.timefmt import format_midtrans_time
+from app.models import Environment, Payment, SimulatedTransaction
+from app.models.base import utcnow
+from app.services import NotFoundError, ServiceError, ValidationError
+
+log = logging.getLogger(__name__)
+
+MERCHANT_ID = "G000LUNASSIM"
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9\-_.~]{1,50}$")
+NOTIFICATION_TIMEOUT = 10
+MAX_NOTIFICATION_URLS = 3
+
+# status_code Midtrans puts in notifications, and (where it differs) in Get Status answers.
+NOTIFICATION_CODES = {
+    "pending": "201",
+    "authorize": "201",
+    "capture": "200",
+    "settlement": "200",
+    "refund": "200",
+    "partial_refund": "200",
+    "chargeback": "200",
+    "partial_chargeback": "200",
+    "deny": "202",
+    "cancel": "202",
+    "expire": "202",
+    "failure": "202",
+}
+STATUS_CODES = {**NOTIFICATION_CODES, "cancel": "200", "expire": "407"}
+
+
+class SnapRequestError(ServiceError):
+    """A Snap create request Midtrans would refuse with 400."""
+
+
+def simulator_server_key() -> str:
+    return settings_for(Environment.SANDBOX).server_key
+
+
+def create_transaction(body: Any, notification_urls: list[str]) -> SimulatedTransaction:
+    order_id, gross_amount = _validate_snap_body(body)
+    transaction = db.session.get(SimulatedTransaction, order_id)
+    if transaction is not None and transaction.transaction_status is not None:
+        raise SnapRequestError(
+            "transaction_details.order_id has been paid and utilized, please use another order ID"
+        )
+    if transaction is None:
+        transaction = SimulatedTransaction(order_id=order_id)
+        db.session.add(transaction)
+    # Until a payment method is chosen Midtrans allows a new token for the same order_id.
+    transaction.token = str(uuid.uuid4())
+    transaction.server_key = simulator_server_key()
+    transaction.gross_amount = gross_amount
+    transaction.notification_urls = notification_urls[:MAX_NOTIFICATION_URLS]
+    callbacks = body.get("callbacks") if isinstance(body.get("callbacks"), dict) else {}
+    finish = callbacks.get("finish")
+    transaction.finish_url = finish if isinstance(finish, str) else None
+    transaction.request = body
+    db.session.commit()
+    return transaction
+
+
+def _validate_snap_body(body: Any) -> tuple[str, int]:
+    if not isinstance(body, dict):
+        raise SnapRequestError("transaction_details is required")
+    details = body.get("transaction_details")
+    if not isinstance(details, dict) or "order_id" not in details:
+        raise SnapRequestError("transaction_details.order_id is required")
+    order_id = details["order_id"]
+    if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
+        raise SnapRequestError(
+            "transaction_details.order_id must be at most 50 characters of letters, digits, "
+            "dash, underscore, tilde and dot"
+        )
+    gross_amount = details.get("gross_amount")
+    if isinstance(gross_amount, bool) or not isinstance(gross_amount, int) or gross_amount < 1:
+        raise SnapRequestError("transaction_details.gross_amount must be a positive integer")
+    items = body.get("item_details")
+    if items is not None:
+        try:
+            total = sum(item["price"] * item["quantity"] for item in items)
+            names_ok = all(isinstance(item["name"], str) and item["name"] for item in items)
+        except (TypeError, KeyError):
+            raise SnapRequestError("item_details must have price, quantity and name") from None
+        if not names_ok or any(len(item["name"]) > 50 for item in items):
+            raise SnapRequestError("item_details.name is required, at most 50 characters")
+        if total != gross_amount:
+            raise SnapRequestError(
+                "transaction_details.gross_amount is not equal to the sum of item_details"
+            )
+    return order_id, gross_amount
+
+
+def find_transaction(reference: str) -> SimulatedTransaction | None:
+    return db.session.scalar(
+        select(SimulatedTransaction).where(
+            or_(
+                SimulatedTransaction.order_id == reference,
+                SimulatedTransaction.transaction_id == reference,
+            )
+        )
+    )
+
+
+def set_status(
+    transaction: SimulatedTransaction, transaction_status: str, payment_type: str
+) -> None:
+    now = utcnow()
+    if transaction.transaction_id is None:
+        transaction.transaction_id = str(uuid.uuid4())
+        transaction.transaction_time = now
+    transaction.payment_type = transaction.payment_type or payment_type
+    transaction.transaction_status = transaction_status
+    transaction.fraud_status = "accept"
+    if transaction_status in ("settlement", "capture") and transaction.settlement_time is None:
+        transaction.settlement_time = now
+    db.session.commit()
+
+
+def transaction_body(transaction: SimulatedTransaction, status_code: str) -> dict[str, Any]:
+    gross_amount = f"{transaction.gross_amount}.00"
+    body = {
+        "transaction_time": format_midtrans_time(transaction.transaction_time or utcnow()),
+        "transaction_status": transaction.transaction_status,
+        "transaction_id": transaction.transaction_id,
+        "status_code": status_code,
+        "signature_key": compute_signature(
+            transaction.order_id, status_code, gross_amount, transaction.server_key
+        ),
+        "payment_type": transaction.payment_type,
+        "order_id": transaction.order_id,
+        "merchant_id": MERCHANT_ID,
+        "gross_amount": gross_amount,
+        "fraud_status": transaction.fraud_status,
+        "currency": "IDR",
+    }
+    if transaction.settlement_time is not None:
+        body["settlement_time"] = format_midtrans_time(transaction.settlement_time)
+    return body
+
+
+def status_response(transaction: SimulatedTransaction) -> dict[str, Any]:
+    body = transaction_body(transaction, STATUS_CODES.get(transaction.transaction_status, "200"))
+    body["status_message"] = "Success, transaction is found"
+    return body
+
+
+def notify(transaction: SimulatedTransaction, gross_amount: str | None = None) -> list[dict]:
+    """POST one notification for the transaction's current status to every notification URL."""
+    status_code = NOTIFICATION_CODES.get(transaction.transaction_status, "200")
+    body = transaction_body(transaction, status_code)
+    body["status_message"] = "midtrans payment notification"
+    if gross_amount is not None:
+        body["gross_amount"] = gross_amount
+        body["signature_key"] = compute_signature(
+            transaction.order_id, status_code, gross_amount, transaction.server_key
+        )
+    urls = transaction.notification_urls or [default_notification_url()]
+    order_id = transaction.order_id
+    db.session.commit()  # the receiver writes to this database: hold no transaction open
+    results = []
+    for url in urls:
+        try:
+            response = requests.post(
+                url,
+                json=body,
+                headers={"User-Agent": "Veritrans", "Accept": "application/json"},
+                timeout=NOTIFICATION_TIMEOUT,
+                allow_redirects=False,
+            )
+            results.append({"url": url, "status": response.status_code, "body": response.text[:500]})
+        except requests.RequestException as exc:
+            results.append({"url": url, "status": None, "error": type(exc).__name__})
+    log.info("simulator notified %s (%s): %s", order_id, status_code, results)
+    return results
+
+
+def default_notification_url() -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/api/midtrans/notification"
+
+
+def send_manual_notification(
+    payment_ref: str, transaction_status: str, payment_type: str, gross_amount: str | None
+) -> dict[str, Any]:
+    """`flask midtrans notify`: move the simulated transaction and send its notification."""
+    if transaction_status not in NOTIFICATION_CODES:
+        raise ValidationError(
+            f"transaction_status must be one of {', '.join(sorted(NOTIFICATION_CODES))}"
+        )
+    payment = _find_payment(payment_ref)
+    environment = Environment(payment.environment)
+    try:
+        server_key = settings_for(environment).server_key
+    except MidtransUnavailableError as exc:
+        raise ValidationError(str(exc)) from None
+    transaction = db.session.get(SimulatedTransaction, payment.purchase_id)
+    if transaction is None:
+        transaction = SimulatedTransaction(
+            order_id=payment.purchase_id,
+            token=str(uuid.uuid4()),
+            gross_amount=payment.amount,
+            notification_urls=[],
+        )
+        db.session.add(transaction)
+    transaction.server_key = server_key
+    set_status(transaction, transaction_status, payment_type)
+    results = notify(transaction, gross_amount)
+    return {"purchase_id": payment.purchase_id, "transaction_status": transaction_status,
+            "deliveries": results}
+
+
+def _find_payment(reference: str) -> Payment:
+    matches = list(
+        db.session.scalars(
+            select(Payment)
+            .where(or_(Payment.purchase_id == reference, Payment.order_id == reference))
+            .limit(3)
+        )
+    )
+    exact = [payment for payment in matches if payment.purchase_id == reference]
+    if exact:
+        return exact[0]
+    if not matches:
+        raise NotFoundError(f"no payment with purchase_id or order_id {reference!r}")
+    if len(matches) > 1:
+        raise ValidationError(f"order_id {reference!r} is used by several projects: use the purchase_id")
+    return matches[0]

@@ -1,0 +1,73 @@
+"""The worker process: an RQ worker, plus maintenance on a timer that needs no Redis."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask, current_app
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import SimpleWorker
+
+from app import jobs
+from app.extensions import queue, redis_connection
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("default",)
+
+
+class Maintenance(threading.Thread):
+    """Runs the pending janitor every JANITOR_INTERVAL_SECONDS.
+
+    A plain thread reading the database, not an RQ scheduled job: it keeps working while
+    Redis is down, and RQ's own scheduler stops when Redis goes away.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(name="lunas-maintenance", daemon=True)
+        self.app = app
+        self.interval = app.config["JANITOR_INTERVAL_SECONDS"]
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.run_once()
+            self.stopped.wait(self.interval)
+
+    def run_once(self) -> None:
+        from app.services.janitor import expire_stale_checkouts
+
+        with self.app.app_context():
+            try:
+                report = expire_stale_checkouts()
+            except Exception:
+                log.exception("pending janitor failed; will try again")
+                return
+            if report.checked or report.abandoned_removed:
+                log.info("pending janitor: %s", report)
+
+
+def run_worker(burst: bool = False) -> None:
+    app = current_app._get_current_object()
+    jobs.use_app(app)
+    maintenance = Maintenance(app)
+    if burst:
+        maintenance.run_once()
+    else:
+        maintenance.start()
+    backoff = 1.0
+    while True:
+        try:
+            worker = SimpleWorker([queue(name) for name in QUEUES], connection=redis_connection())
+            worker.work(burst=burst, with_scheduler=not burst)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if burst:
+                raise
+            log.warning("Redis unavailable (%s); retrying in %.0f s", exc, backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+            continue
+        return  # work() returns when the worker is told to stop (or a burst is done)
