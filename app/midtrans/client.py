@@ -57,7 +57,10 @@ def settings_for(environment: Environment) -> MidtransSettings:
             key = config["MIDTRANS_SANDBOX_SERVER_KEY"] or SIMULATOR_SERVER_KEY
             return MidtransSettings(key, f"{base}/snap", base)
         key = config["MIDTRANS_SANDBOX_SERVER_KEY"]
-        snap_base, api_base = config["MIDTRANS_SANDBOX_SNAP_BASE"], config["MIDTRANS_SANDBOX_API_BASE"]
+        snap_base, api_base = (
+            config["MIDTRANS_SANDBOX_SNAP_BASE"],
+            config["MIDTRANS_SANDBOX_API_BASE"],
+        )
     else:
         key = config["MIDTRANS_PRODUCTION_SERVER_KEY"]
         snap_base = config["MIDTRANS_PRODUCTION_SNAP_BASE"]
@@ -89,7 +92,9 @@ class MidtransClient:
         if status != 201 or not isinstance(body.get("token"), str):
             raise MidtransError(_error_message(body, status), status)
         redirect_url = body.get("redirect_url")
-        if not isinstance(redirect_url, str) or not redirect_url.startswith(("https://", "http://")):
+        if not isinstance(redirect_url, str) or not redirect_url.startswith(
+            ("https://", "http://")
+        ):
             raise MidtransError("Midtrans returned no usable redirect_url", status)
         return SnapSession(token=body["token"], redirect_url=redirect_url)
 
@@ -140,7 +145,9 @@ class MidtransClient:
                 f"Midtrans answered HTTP {response.status_code} without a JSON object",
                 response.status_code,
             )
-        log.info("midtrans %s %s -> %s in %.0f ms", method, url, response.status_code, elapsed * 1e3)
+        log.info(
+            "midtrans %s %s -> %s in %.0f ms", method, url, response.status_code, elapsed * 1e3
+        )
         return body, response.status_code
 
 

@@ -32,10 +32,12 @@ def map_midtrans_status(transaction_status: str, fraud_status: str | None) -> S 
     return None
 
 
+_FROM_PENDING = frozenset({S.SETTLEMENT, S.CANCEL, S.EXPIRE, S.REFUND, S.PARTIAL_REFUND})
+
 ALLOWED_TRANSITIONS: dict[S, frozenset[S]] = {
-    # "creating" only ever moves to pending in checkout; a notification for it is handled as pending.
-    S.CREATING: frozenset({S.PENDING, S.SETTLEMENT, S.CANCEL, S.EXPIRE, S.REFUND, S.PARTIAL_REFUND}),
-    S.PENDING: frozenset({S.SETTLEMENT, S.CANCEL, S.EXPIRE, S.REFUND, S.PARTIAL_REFUND}),
+    # A notification can only meet a "creating" row in a crash window; it counts as pending.
+    S.CREATING: _FROM_PENDING | {S.PENDING},
+    S.PENDING: _FROM_PENDING,
     # settlement → cancel is Midtrans's reversal of some VA / convenience-store payments.
     S.SETTLEMENT: frozenset({S.REFUND, S.PARTIAL_REFUND, S.CANCEL}),
     S.PARTIAL_REFUND: frozenset({S.PARTIAL_REFUND, S.REFUND}),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import BigId, Base, JSONType, UTCDateTime, utcnow
+from app.models.base import Base, BigId, JSONType, UTCDateTime, utcnow
 from app.models.project import Environment
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import BigId, Base, UTCDateTime, utcnow
+from app.models.base import Base, BigId, UTCDateTime, utcnow
 
 
 class Environment(StrEnum):

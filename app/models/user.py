@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import BigId, Base, UTCDateTime, utcnow
+from app.models.base import Base, BigId, UTCDateTime, utcnow
 
 
 class User(UserMixin, Base):

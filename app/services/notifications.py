@@ -91,7 +91,9 @@ def process_notification(event_id: int) -> EventOutcome:
     return apply_midtrans_state(payment_id, truth, event)
 
 
-def apply_midtrans_state(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> EventOutcome:
+def apply_midtrans_state(
+    payment_id: int, truth: dict[str, Any], event: PaymentEvent
+) -> EventOutcome:
     """Apply a confirmed Midtrans state; shared by notifications and the pending janitor."""
     transaction_status = str(truth.get("transaction_status") or "")
     event.transaction_status = transaction_status[:32] or event.transaction_status

@@ -37,10 +37,10 @@ def apply_status(
         return EventOutcome.DUPLICATE
     if not can_transition(current, target):
         return EventOutcome.STALE
-    if target == PaymentStatus.PARTIAL_REFUND and current == PaymentStatus.PARTIAL_REFUND:
+    repeated_partial_refund = current == target == PaymentStatus.PARTIAL_REFUND
+    if repeated_partial_refund and not _refund_amount_changed(payment, midtrans):
         # Another partial refund only when Midtrans reports a different refunded total.
-        if not _refund_amount_changed(payment, midtrans):
-            return EventOutcome.DUPLICATE
+        return EventOutcome.DUPLICATE
     payment.status = target
     if target == PaymentStatus.SETTLEMENT:
         payment.paid_at = _paid_at(midtrans)

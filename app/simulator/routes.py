@@ -62,7 +62,9 @@ def snap_create():
         transaction = create_transaction(body, urls)
     except SnapRequestError as exc:
         return jsonify({"error_messages": [exc.message]}), 400
-    redirect_url = f"{request.host_url.rstrip('/')}{bp.url_prefix}/snap/v4/redirection/{transaction.token}"
+    redirect_url = (
+        f"{request.host_url.rstrip('/')}{bp.url_prefix}/snap/v4/redirection/{transaction.token}"
+    )
     return jsonify({"token": transaction.token, "redirect_url": redirect_url}), 201
 
 
@@ -70,15 +72,21 @@ def snap_create():
 def get_status(reference: str):
     if not _authorized():
         return jsonify(
-            {"status_code": "401", "status_message": "Unknown Merchant server_key/id",
-             "id": str(uuid.uuid4())}
+            {
+                "status_code": "401",
+                "status_message": "Unknown Merchant server_key/id",
+                "id": str(uuid.uuid4()),
+            }
         ), 401
     transaction = find_transaction(reference)
     if transaction is None or transaction.transaction_status is None:
         # Midtrans answers HTTP 200 with a "404" in the body.
         return jsonify(
-            {"status_code": "404", "status_message": "Transaction doesn't exist.",
-             "id": str(uuid.uuid4())}
+            {
+                "status_code": "404",
+                "status_message": "Transaction doesn't exist.",
+                "id": str(uuid.uuid4()),
+            }
         ), 200
     return jsonify(status_response(transaction))
 

@@ -183,7 +183,9 @@ def notify(transaction: SimulatedTransaction, gross_amount: str | None = None) -
                 timeout=NOTIFICATION_TIMEOUT,
                 allow_redirects=False,
             )
-            results.append({"url": url, "status": response.status_code, "body": response.text[:500]})
+            results.append(
+                {"url": url, "status": response.status_code, "body": response.text[:500]}
+            )
         except requests.RequestException as exc:
             results.append({"url": url, "status": None, "error": type(exc).__name__})
     log.info("simulator notified %s (%s): %s", order_id, status_code, results)
@@ -220,8 +222,11 @@ def send_manual_notification(
     transaction.server_key = server_key
     set_status(transaction, transaction_status, payment_type)
     results = notify(transaction, gross_amount)
-    return {"purchase_id": payment.purchase_id, "transaction_status": transaction_status,
-            "deliveries": results}
+    return {
+        "purchase_id": payment.purchase_id,
+        "transaction_status": transaction_status,
+        "deliveries": results,
+    }
 
 
 def _find_payment(reference: str) -> Payment:
@@ -238,5 +243,7 @@ def _find_payment(reference: str) -> Payment:
     if not matches:
         raise NotFoundError(f"no payment with purchase_id or order_id {reference!r}")
     if len(matches) > 1:
-        raise ValidationError(f"order_id {reference!r} is used by several projects: use the purchase_id")
+        raise ValidationError(
+            f"order_id {reference!r} is used by several projects: use the purchase_id"
+        )
     return matches[0]

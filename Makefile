@@ -1,0 +1,29 @@
+# The two commands: `make run` brings Lunas up, `make test` runs every test.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install lint services
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+services:
+	scripts/ensure-services.sh
+
+run: install
+	scripts/run.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The whole suite on PostgreSQL, then again on SQLite (the development default), minus the
+# tests that need PostgreSQL's row locks (deselected there, not skipped).
+test: install services lint
+	LUNAS_TEST_DATABASE=postgresql $(BIN)/pytest
+	LUNAS_TEST_DATABASE=sqlite $(BIN)/pytest -m "not postgres_only"

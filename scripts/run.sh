@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make run`: migrate, then start the Procfile's web and worker processes with honcho.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export FLASK_APP=wsgi
+export LUNAS_ENV="${LUNAS_ENV:-development}"
+export PORT="${PORT:-5000}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$PORT}"
+
+scripts/ensure-services.sh --redis-only
+.venv/bin/flask db upgrade
+echo "Lunas on $PUBLIC_BASE_URL (LUNAS_ENV=$LUNAS_ENV); Ctrl-C stops it."
+exec .venv/bin/honcho start -f Procfile web worker

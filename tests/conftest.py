@@ -1,0 +1,164 @@
+"""Fixtures: a real database (PostgreSQL, or SQLite on the second pass), real Redis, and
+fakes only for what we don't own: Midtrans (a local HTTP server, or the built-in simulator)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from tests.fakes import FakeMidtrans
+from tests.helpers import ProjectKeys, new_project
+
+BACKEND = os.environ.get("LUNAS_TEST_DATABASE", "postgresql")
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/lunas_test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SERVER_KEY = "SB-Mid-server-test-key-0123456789"
+PRODUCTION_SERVER_KEY = "Mid-server-test-production-key-0123"
+
+
+def pytest_report_header(config):
+    return f"lunas database backend: {BACKEND}; redis: {REDIS_URL}"
+
+
+def _ensure_pg_database(url: str) -> None:
+    dbname = url.rsplit("/", 1)[1]
+    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if BACKEND == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'lunas-test.db'}"
+    _ensure_pg_database(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url, tmp_path_factory) -> str:
+    """Build the schema once per run with the real Alembic migrations (no create_all)."""
+    app = create_app(_environ(database_url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _environ(database_url: str, instance: Path, **overrides: str) -> dict[str, str]:
+    environ = {
+        "LUNAS_ENV": "test",
+        "SECRET_KEY": "test-secret-key",
+        "LUNAS_DATA_KEY": "test-data-key",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "PUBLIC_BASE_URL": "http://lunas.test",
+        "MIDTRANS_SIMULATOR": "0",
+        "MIDTRANS_SANDBOX_SERVER_KEY": SERVER_KEY,
+        "MIDTRANS_PRODUCTION_SERVER_KEY": PRODUCTION_SERVER_KEY,
+        "MIDTRANS_SANDBOX_SNAP_BASE": "http://127.0.0.1:9/snap",
+        "MIDTRANS_SANDBOX_API_BASE": "http://127.0.0.1:9",
+        "MIDTRANS_PRODUCTION_SNAP_BASE": "http://127.0.0.1:9/snap",
+        "MIDTRANS_PRODUCTION_API_BASE": "http://127.0.0.1:9",
+    }
+    environ.update(overrides)
+    return environ
+
+
+@pytest.fixture
+def app_environ(migrated, tmp_path) -> dict[str, str]:
+    """Tests may edit this before the `app` fixture is first used."""
+    return _environ(migrated, tmp_path / "instance")
+
+
+@pytest.fixture
+def fake_midtrans(app) -> Iterator[FakeMidtrans]:
+    """Both environments' Midtrans bases point at one fake (it accepts the sandbox key)."""
+    fake = FakeMidtrans(SERVER_KEY)
+    fake.start()
+    app.config["MIDTRANS_PRODUCTION_SERVER_KEY"] = SERVER_KEY
+    for environment in ("SANDBOX", "PRODUCTION"):
+        app.config[f"MIDTRANS_{environment}_SNAP_BASE"] = f"{fake.url}/snap"
+        app.config[f"MIDTRANS_{environment}_API_BASE"] = fake.url
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def app(app_environ) -> Iterator[Flask]:
+    app = create_app(app_environ)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        _truncate_all()
+        db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app on a real socket (threaded), with PUBLIC_BASE_URL pointing at it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def project(app) -> ProjectKeys:
+    with app.app_context():
+        return new_project(name="Warung Bu Sari", template="https://karejo.example/{store_slug}")
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()

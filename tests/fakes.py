@@ -1,0 +1,146 @@
+"""A local HTTP server speaking Midtrans's wire format, with answers a test can program."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+SNAP_UNAUTHORIZED = (
+    "Access denied due to unauthorized transaction, please check client or server key"
+)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    delay: float = 0.0
+
+
+@dataclass
+class FakeMidtrans:
+    server_key: str
+    requests: list[Recorded] = field(default_factory=list)
+    # None → a fresh 201 {token, redirect_url} for every Snap create.
+    snap_answer: Answer | None = None
+    # order_id → Get Status answer; unknown ids get Midtrans's HTTP 200 / "404" body.
+    status_answers: dict[str, Answer] = field(default_factory=dict)
+    status_default: Answer | None = None
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                fake._handle(self, "POST")
+
+            def do_GET(self):
+                fake._handle(self, "GET")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- programming helpers -------------------------------------------------------------
+
+    def set_status(self, order_id: str, transaction_status: str, gross_amount: str, **extra):
+        code = {"pending": "201", "expire": "407", "deny": "202"}.get(transaction_status, "200")
+        body = {
+            "status_code": code,
+            "status_message": "Success, transaction is found",
+            "transaction_id": extra.pop("transaction_id", str(uuid.uuid4())),
+            "order_id": order_id,
+            "gross_amount": gross_amount,
+            "currency": "IDR",
+            "payment_type": extra.pop("payment_type", "bank_transfer"),
+            "transaction_time": "2026-11-22 10:00:00",
+            "transaction_status": transaction_status,
+            "fraud_status": "accept",
+        }
+        body.update(extra)
+        self.status_answers[order_id] = Answer(200, body)
+        return body
+
+    def calls(self, method: str, prefix: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+    # -- the server ----------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        self.requests.append(Recorded(method, handler.path, dict(handler.headers), body))
+        answer = self._answer(handler, method)
+        if answer.delay:
+            time.sleep(answer.delay)
+        payload = (
+            json.dumps(answer.body).encode() if not isinstance(answer.body, bytes) else answer.body
+        )
+        try:
+            handler.send_response(answer.status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _answer(self, handler: BaseHTTPRequestHandler, method: str) -> Answer:
+        expected = "Basic " + base64.b64encode(f"{self.server_key}:".encode()).decode()
+        authorized = handler.headers.get("Authorization") == expected
+        if method == "POST" and handler.path == "/snap/v1/transactions":
+            if not authorized:
+                return Answer(401, {"error_messages": [SNAP_UNAUTHORIZED]})
+            if self.snap_answer is not None:
+                return self.snap_answer
+            token = str(uuid.uuid4())
+            return Answer(
+                201, {"token": token, "redirect_url": f"{self.url}/snap/v4/redirection/{token}"}
+            )
+        if method == "GET" and handler.path.startswith("/v2/") and handler.path.endswith("/status"):
+            if not authorized:
+                return Answer(
+                    401, {"status_code": "401", "status_message": "Unknown Merchant server_key/id"}
+                )
+            order_id = unquote(handler.path[len("/v2/") : -len("/status")])
+            if order_id in self.status_answers:
+                return self.status_answers[order_id]
+            if self.status_default is not None:
+                return self.status_default
+            return Answer(
+                200,
+                {
+                    "status_code": "404",
+                    "status_message": "Transaction doesn't exist.",
+                    "id": str(uuid.uuid4()),
+                },
+            )
+        return Answer(404, {"error_messages": ["not found"]})

@@ -1,0 +1,82 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.midtrans.signature import compute_signature
+from app.models import Environment
+from app.services.accounts import create_user, find_user_by_email
+from app.services.projects import create_project
+
+
+@dataclass(frozen=True)
+class ProjectKeys:
+    project_id: str
+    sandbox_id: str
+    sandbox_secret: str
+    production_id: str
+    production_secret: str
+
+    def body(self, environment: str = "sandbox") -> dict[str, str]:
+        if environment == "sandbox":
+            return {"client_id": self.sandbox_id, "client_secret": self.sandbox_secret}
+        return {"client_id": self.production_id, "client_secret": self.production_secret}
+
+
+def new_project(
+    name: str = "Toko Contoh", template: str | None = None, owner: str = "owner@example.com"
+) -> ProjectKeys:
+    user = find_user_by_email(owner) or create_user(owner, "correct horse battery")
+    created = create_project(user, name, template)
+    sandbox = created.keys[Environment.SANDBOX]
+    production = created.keys[Environment.PRODUCTION]
+    return ProjectKeys(
+        created.project.id,
+        sandbox.client_id,
+        sandbox.client_secret,
+        production.client_id,
+        production.client_secret,
+    )
+
+
+def checkout_body(keys: ProjectKeys, environment: str = "sandbox", **fields: Any) -> dict:
+    body = {
+        **keys.body(environment),
+        "amount": 75000,
+        "order_id": "order-1",
+        "buyer_email": "buyer@example.com",
+    }
+    body.update(fields)
+    return body
+
+
+def notification(
+    order_id: str,
+    transaction_status: str,
+    server_key: str,
+    gross_amount: str = "75000.00",
+    status_code: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A Midtrans HTTP notification, signed as Midtrans signs it."""
+    code = status_code or {"pending": "201", "deny": "202", "cancel": "202", "expire": "202"}.get(
+        transaction_status, "200"
+    )
+    body = {
+        "transaction_time": "2026-11-22 17:00:00",
+        "transaction_status": transaction_status,
+        "transaction_id": extra.pop("transaction_id", "9aed5972-5b6a-401e-894b-a32c91ed1a3a"),
+        "status_message": "midtrans payment notification",
+        "status_code": code,
+        "signature_key": compute_signature(order_id, code, gross_amount, server_key),
+        "payment_type": "bank_transfer",
+        "order_id": order_id,
+        "merchant_id": "G141532850",
+        "gross_amount": gross_amount,
+        "fraud_status": "accept",
+        "currency": "IDR",
+    }
+    body.update(extra)
+    return body
