@@ -22,9 +22,9 @@ from tests.fakes import FakeMidtrans
 from tests.helpers import ProjectKeys, new_project
 
 BACKEND = os.environ.get("LUNAS_TEST_DATABASE", "postgresql")
-PG_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/lunas_test"
-)
+# One database per test run (named after the process), so runs on one machine never collide.
+PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+PG_DATABASE = f"lunas_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SERVER_KEY = "SB-Mid-server-test-key-0123456789"
 PRODUCTION_SERVER_KEY = "Mid-server-test-production-key-0123"
@@ -34,21 +34,31 @@ def pytest_report_header(config):
     return f"lunas database backend: {BACKEND}; redis: {REDIS_URL}"
 
 
-def _ensure_pg_database(url: str) -> None:
-    dbname = url.rsplit("/", 1)[1]
-    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
+
+
+def _drop_abandoned_test_databases(conn: psycopg.Connection) -> None:
+    """Databases left by earlier runs that were killed before they could clean up."""
+    rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'lunas_test_%'")
+    for (name,) in rows.fetchall():
+        pid = name.rsplit("_", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory) -> Iterator[str]:
     if BACKEND == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'lunas-test.db'}"
-    _ensure_pg_database(PG_URL)
-    return PG_URL
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'lunas-test.db'}"
+        return
+    with _admin() as conn:
+        _drop_abandoned_test_databases(conn)
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    yield f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{PG_DATABASE}"
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -56,10 +66,6 @@ def migrated(database_url, tmp_path_factory) -> str:
     """Build the schema once per run with the real Alembic migrations (no create_all)."""
     app = create_app(_environ(database_url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
         upgrade()
         db.engine.dispose()
     return database_url
@@ -160,5 +166,4 @@ def redis_conn() -> Iterator[redis.Redis]:
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
     yield connection
-    connection.flushdb()
     connection.close()

@@ -1,0 +1,79 @@
+"""Configuration (SPEC §8): switches, required settings, clear errors at start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import Config, ConfigError
+
+
+def config(tmp_path, **environ: str) -> Config:
+    return Config(environ, tmp_path)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "on", "Yes", " on "])
+def test_switches_accept_every_spelling_of_on(tmp_path, value):
+    assert config(tmp_path, MIDTRANS_CONFIRM_STATUS=value).MIDTRANS_CONFIRM_STATUS is True
+
+
+@pytest.mark.parametrize("value", ["0", "false", "Off", "NO"])
+def test_switches_accept_every_spelling_of_off(tmp_path, value):
+    assert config(tmp_path, MIDTRANS_CONFIRM_STATUS=value).MIDTRANS_CONFIRM_STATUS is False
+
+
+def test_an_unknown_switch_value_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="WEBHOOK_REQUIRE_HTTPS"):
+        config(tmp_path, WEBHOOK_REQUIRE_HTTPS="maybe")
+
+
+def test_production_requires_secret_key_and_data_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        config(tmp_path, LUNAS_ENV="production", LUNAS_DATA_KEY="x")
+    with pytest.raises(ConfigError, match="LUNAS_DATA_KEY"):
+        config(tmp_path, LUNAS_ENV="production", SECRET_KEY="x")
+
+
+def test_production_defaults_are_the_safe_ones(tmp_path):
+    settings = config(tmp_path, LUNAS_ENV="production", SECRET_KEY="s", LUNAS_DATA_KEY="d")
+    assert settings.MIDTRANS_SIMULATOR is False
+    assert settings.WEBHOOK_ALLOW_PRIVATE_TARGETS is False
+    assert settings.WEBHOOK_REQUIRE_HTTPS is True
+    assert settings.SESSION_COOKIE_SECURE is True
+
+
+def test_the_simulator_can_never_run_in_production(tmp_path):
+    with pytest.raises(ConfigError, match="MIDTRANS_SIMULATOR"):
+        config(
+            tmp_path,
+            LUNAS_ENV="production",
+            SECRET_KEY="s",
+            LUNAS_DATA_KEY="d",
+            MIDTRANS_SIMULATOR="on",
+        )
+
+
+def test_development_generates_one_secret_key_shared_by_every_process(tmp_path):
+    first = config(tmp_path).SECRET_KEY
+    second = config(tmp_path).SECRET_KEY
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_the_simulator_is_on_in_development_only_without_a_sandbox_key(tmp_path):
+    assert config(tmp_path).MIDTRANS_SIMULATOR is True
+    assert config(tmp_path, MIDTRANS_SANDBOX_SERVER_KEY="SB-k").MIDTRANS_SIMULATOR is False
+    assert config(tmp_path, LUNAS_ENV="test").MIDTRANS_SIMULATOR is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CHECKOUT_EXPIRY_MINUTES", "soon"),
+        ("CHECKOUT_EXPIRY_MINUTES", "0"),
+        ("WEBHOOK_RETRY_SCHEDULE", "5,x"),
+        ("LUNAS_ENV", "staging"),
+    ],
+)
+def test_malformed_values_name_the_setting(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        config(tmp_path, **{name: value})
