@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export PATH="$PWD/.venv/bin:$PATH"
 export FLASK_APP=wsgi
 export LUNAS_ENV="${LUNAS_ENV:-development}"
 export PORT="${PORT:-5000}"

@@ -31,12 +31,15 @@ def apply_status(
 
     `midtrans` is the confirmed Midtrans transaction (notification or Get Status body).
     """
-    _remember_midtrans_fields(payment, midtrans)
     current = PaymentStatus(payment.status)
+    if target != current and not can_transition(current, target):
+        # A stale notification changes nothing, not even the raw Midtrans fields.
+        return EventOutcome.STALE
+    # A duplicate still refreshes them: a first "pending" brings the transaction_id that
+    # later notifications may use as their order_id.
+    _remember_midtrans_fields(payment, midtrans)
     if target == current and target != PaymentStatus.PARTIAL_REFUND:
         return EventOutcome.DUPLICATE
-    if not can_transition(current, target):
-        return EventOutcome.STALE
     repeated_partial_refund = current == target == PaymentStatus.PARTIAL_REFUND
     if repeated_partial_refund and not _refund_amount_changed(payment, midtrans):
         # Another partial refund only when Midtrans reports a different refunded total.
