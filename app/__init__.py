@@ -26,6 +26,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     )
     settings = Config(dict(os.environ if environ is None else environ), Path(app.instance_path))
     app.config.update(settings.as_dict())
+    app.json.sort_keys = False  # answers keep the documented field order
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)

@@ -159,7 +159,6 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production
         self.TESTING = self.LUNAS_ENV == "test"
-        self.JSON_SORT_KEYS = False
 
     def as_dict(self) -> dict[str, object]:
         return {key: value for key, value in vars(self).items() if key.isupper()}
