@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from werkzeug.security import generate_password_hash
+
+from app.extensions import db
 from app.midtrans.signature import compute_signature
-from app.models import Environment
-from app.services.accounts import create_user, find_user_by_email
+from app.models import Environment, User
+from app.services.accounts import find_user_by_email
 from app.services.projects import create_project
+
+TEST_PASSWORD = "correct horse battery"
+
+
+@cache
+def _password_hash() -> str:
+    # scrypt is deliberately slow; hash the shared test password once per run.
+    return generate_password_hash(TEST_PASSWORD)
+
+
+def new_user(email: str = "owner@example.com") -> User:
+    user = User(email=email, password_hash=_password_hash())
+    db.session.add(user)
+    db.session.commit()
+    return user
 
 
 @dataclass(frozen=True)
@@ -28,7 +47,7 @@ class ProjectKeys:
 def new_project(
     name: str = "Toko Contoh", template: str | None = None, owner: str = "owner@example.com"
 ) -> ProjectKeys:
-    user = find_user_by_email(owner) or create_user(owner, "correct horse battery")
+    user = find_user_by_email(owner) or new_user(owner)
     created = create_project(user, name, template)
     sandbox = created.keys[Environment.SANDBOX]
     production = created.keys[Environment.PRODUCTION]

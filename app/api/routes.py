@@ -6,6 +6,7 @@ import json
 
 from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError as PydanticValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import bp
 from app.api.errors import ApiError, error_response
@@ -109,15 +110,29 @@ def _verify_body(view: PaymentView) -> dict:
 def midtrans_notification():
     # get_data() enforces MAX_CONTENT_LENGTH: an oversized body is refused before it is stored.
     raw_body = request.get_data(cache=False)
+    if _streamed_past_limit(raw_body):
+        raise RequestEntityTooLarge()
     event_id = record_notification(raw_body, request.headers, request.remote_addr)
     process_notification(event_id)
     return {"message": "ok"}
+
+
+def _streamed_past_limit(raw_body: bytes) -> bool:
+    """A chunked body (no Content-Length) is cut at MAX_CONTENT_LENGTH without an error;
+    one more byte waiting on the socket means the sender went past the limit."""
+    if request.content_length is not None:
+        return False
+    if len(raw_body) < current_app.config["MAX_CONTENT_LENGTH"]:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
 
 
 def _json_object() -> dict:
     if request.mimetype != "application/json":
         raise ApiError("unsupported_media_type", "send the body as application/json", 415)
     raw = request.get_data(cache=False)
+    if _streamed_past_limit(raw):
+        raise RequestEntityTooLarge()
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StrictFloat,
@@ -32,10 +32,19 @@ class ShopPaymentRequest(BaseModel):
     client_secret: StrictStr | None = Field(default=None, max_length=200)
     amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]
     order_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
-    buyer_email: Annotated[EmailStr, Field(max_length=254)]
+    buyer_email: Annotated[StrictStr, Field(max_length=254)]
     buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
     item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
     metadata: dict[str, MetadataValue] | None = None
+
+    @field_validator("buyer_email")
+    @classmethod
+    def _check_email(cls, value: str) -> str:
+        # A bare address only: "John <john@example.com>" is refused, not silently rewritten.
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError("not a valid email address") from None
 
     @field_validator("metadata")
     @classmethod

@@ -47,8 +47,6 @@ ALLOWED_TRANSITIONS: dict[S, frozenset[S]] = {
     S.REFUND: frozenset(),
 }
 
-FINAL_STATUSES = frozenset({S.SETTLEMENT, S.CANCEL, S.EXPIRE, S.REFUND, S.PARTIAL_REFUND})
-
 
 def can_transition(current: S, target: S) -> bool:
     return target in ALLOWED_TRANSITIONS[current]

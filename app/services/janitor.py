@@ -77,9 +77,12 @@ def _reconcile(payment_id: int, purchase_id: str, environment: Environment) -> E
         truth = client.get_status(
             purchase_id, timeout=current_app.config["MIDTRANS_STATUS_TIMEOUT_SECONDS"]
         )
-    except MidtransNotFoundError:
+    except MidtransNotFoundError as exc:
         # Never chosen a payment method, never paid: Midtrans has no transaction at all.
-        truth = {"order_id": purchase_id, "transaction_status": "expire"}
+        event.raw_body = json.dumps({"get_status": "not_found", "message": exc.message})
+        return apply_midtrans_state(
+            payment_id, {"order_id": purchase_id, "transaction_status": "expire"}, event
+        )
     except MidtransError as exc:
         event.outcome = EventOutcome.UNCONFIRMED
         event.detail = exc.message

@@ -80,9 +80,7 @@ def test_paying_on_the_simulated_page_settles_through_signed_notifications(
     status = verify(live_server, created["purchase_id"])
     assert status["status"] == "settlement" and status["paid_at"] is not None
     with app.app_context():
-        outcomes = db.session.scalars(
-            select(PaymentEvent.outcome).order_by(PaymentEvent.id)
-        ).all()
+        outcomes = db.session.scalars(select(PaymentEvent.outcome).order_by(PaymentEvent.id)).all()
     # "pending" when the method is chosen (the payment already is), then "settlement".
     assert outcomes == ["duplicate", "applied"]
     callback = requests.get(answer.headers["Location"], timeout=10)

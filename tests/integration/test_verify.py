@@ -72,9 +72,7 @@ def test_no_redirect_without_a_store_url_template(app, client, fake_midtrans):
 
     with app.app_context():
         keys = new_project(name="Tanpa Toko")
-    response = client.post(
-        CREATE, json=checkout_body(keys, metadata={"store_slug": "cabang-1"})
-    )
+    response = client.post(CREATE, json=checkout_body(keys, metadata={"store_slug": "cabang-1"}))
     assert response.status_code == 201
     body = client.get(VERIFY, query_string={"order_id": "order-1"}).get_json()
     assert body["redirect_url"] is None

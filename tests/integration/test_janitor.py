@@ -1,0 +1,282 @@
+"""The pending janitor (SPEC §4): Midtrans sends nothing when a Snap page expires unpaid, so
+payments still pending 15 minutes after expires_at are checked with Get Status."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import rq
+from sqlalchemy import select, update
+
+from app import jobs
+from app.extensions import db
+from app.models import Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
+from app.models.base import utcnow
+from app.services.janitor import expire_stale_checkouts
+from tests.fakes import Answer
+from tests.helpers import checkout_body
+
+OVERDUE = timedelta(minutes=16)
+NOT_YET_OVERDUE = timedelta(minutes=14)
+
+
+@pytest.fixture
+def create_payment(client, project, fake_midtrans):
+    """Create a pending payment through the API; returns its purchase_id."""
+
+    def create(order_id: str = "order-1") -> str:
+        response = client.post(
+            "/api/platform/shop-payment", json=checkout_body(project, order_id=order_id)
+        )
+        assert response.status_code == 201
+        return response.get_json()["purchase_id"]
+
+    return create
+
+
+def expired_ago(app, purchase_id: str, ago: timedelta) -> None:
+    with app.app_context():
+        db.session.execute(
+            update(Payment)
+            .where(Payment.purchase_id == purchase_id)
+            .values(expires_at=utcnow() - ago)
+        )
+        db.session.commit()
+
+
+def payment_row(app, purchase_id: str) -> dict[str, Any] | None:
+    with app.app_context():
+        row = db.session.execute(
+            select(Payment.__table__).where(Payment.purchase_id == purchase_id)
+        ).mappings()
+        found = row.one_or_none()
+        return None if found is None else dict(found)
+
+
+def event_rows(app) -> list[dict[str, Any]]:
+    with app.app_context():
+        rows = db.session.execute(select(PaymentEvent.__table__).order_by(PaymentEvent.id))
+        return [dict(row) for row in rows.mappings()]
+
+
+def status_changes(app) -> list[dict[str, Any]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(PaymentStatusChange.__table__).order_by(PaymentStatusChange.id)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+def run_janitor(app):
+    with app.app_context():
+        return expire_stale_checkouts()
+
+
+def insert_creating_row(app, project_id: str, order_id: str, age: timedelta) -> str:
+    """A row left "creating" by a checkout request that died before Midtrans answered."""
+    purchase_id = f"pur_abandoned{order_id.replace('-', '')}".ljust(28, "0")
+    created_at = utcnow() - age
+    with app.app_context():
+        db.session.add(
+            Payment(
+                purchase_id=purchase_id,
+                project_id=project_id,
+                environment="sandbox",
+                order_id=order_id,
+                amount=75000,
+                currency="IDR",
+                buyer_email="buyer@example.com",
+                metadata_={},
+                status=PaymentStatus.CREATING,
+                expires_at=created_at + timedelta(days=1),
+                created_at=created_at,
+            )
+        )
+        db.session.commit()
+    return purchase_id
+
+
+# -- the service -------------------------------------------------------------------------------
+
+
+def test_an_overdue_payment_unknown_at_midtrans_expires(app, fake_midtrans, create_payment):
+    # given a payment pending 16 minutes after it expired, never seen by Midtrans
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+
+    report = run_janitor(app)
+
+    assert payment_row(app, purchase_id)["status"] == "expire"
+    assert (report.checked, report.errors, report.outcomes) == (1, 0, {"applied": 1})
+    assert fake_midtrans.calls("GET", f"/v2/{purchase_id}/status")
+
+
+def test_an_overdue_payment_midtrans_settled_settles_through_the_notification_path(
+    app, fake_midtrans, create_payment
+):
+    # given Midtrans has the money but its notification never reached us
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+    fake_midtrans.set_status(
+        purchase_id, "settlement", "75000.00", settlement_time="2026-11-22 17:00:05"
+    )
+
+    report = run_janitor(app)
+
+    payment = payment_row(app, purchase_id)
+    assert payment["status"] == "settlement"
+    assert payment["paid_at"].isoformat() == "2026-11-22T10:00:05+00:00"
+    assert payment["midtrans_transaction_status"] == "settlement"
+    [event] = event_rows(app)
+    assert (event["source"], event["outcome"]) == ("janitor", "applied")
+    assert json.loads(event["raw_body"])["transaction_status"] == "settlement"
+    [change] = status_changes(app)
+    assert (change["from_status"], change["to_status"]) == ("pending", "settlement")
+    assert change["event_id"] == event["id"]
+    assert report.outcomes == {"applied": 1}
+
+
+def test_an_overdue_payment_midtrans_paid_too_little_for_stays_pending(
+    app, fake_midtrans, create_payment
+):
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+    fake_midtrans.set_status(purchase_id, "settlement", "1000.00")
+
+    report = run_janitor(app)
+
+    assert payment_row(app, purchase_id)["status"] == "pending"
+    assert report.errors == 1
+    assert [event["outcome"] for event in event_rows(app)] == ["amount_mismatch"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(Answer(500, {"status_code": "500", "status_message": "boom"}), id="http-500"),
+        pytest.param(Answer(200, {"status_code": "503", "status_message": "busy"}), id="body-503"),
+    ],
+)
+def test_an_overdue_payment_stays_pending_when_get_status_fails(
+    app, fake_midtrans, create_payment, answer
+):
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+    fake_midtrans.status_answers[purchase_id] = answer
+
+    report = run_janitor(app)
+
+    assert payment_row(app, purchase_id)["status"] == "pending"
+    assert (report.checked, report.errors, report.outcomes) == (1, 1, {})
+    assert [event["outcome"] for event in event_rows(app)] == ["unconfirmed"]
+    assert status_changes(app) == []
+
+
+def test_one_failing_payment_does_not_stop_the_others(app, fake_midtrans, create_payment):
+    failing = create_payment("order-1")
+    unknown = create_payment("order-2")
+    for purchase_id in (failing, unknown):
+        expired_ago(app, purchase_id, OVERDUE)
+    fake_midtrans.status_answers[failing] = Answer(500, {"status_message": "boom"})
+
+    report = run_janitor(app)
+
+    assert payment_row(app, failing)["status"] == "pending"
+    assert payment_row(app, unknown)["status"] == "expire"
+    assert (report.checked, report.errors) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "expired",
+    [
+        pytest.param(None, id="not-expired"),
+        pytest.param(NOT_YET_OVERDUE, id="expired-14-minutes-ago"),
+    ],
+)
+def test_a_payment_not_yet_overdue_is_untouched(app, fake_midtrans, create_payment, expired):
+    purchase_id = create_payment()
+    if expired is not None:
+        expired_ago(app, purchase_id, expired)
+    before = payment_row(app, purchase_id)
+
+    report = run_janitor(app)
+
+    assert payment_row(app, purchase_id) == before
+    assert report.checked == 0
+    assert fake_midtrans.calls("GET", "/v2/") == []
+    assert event_rows(app) == []
+
+
+def test_an_overdue_payment_that_is_no_longer_pending_is_untouched(
+    app, client, fake_midtrans, create_payment
+):
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+    with app.app_context():
+        db.session.execute(
+            update(Payment)
+            .where(Payment.purchase_id == purchase_id)
+            .values(status=PaymentStatus.SETTLEMENT)
+        )
+        db.session.commit()
+
+    report = run_janitor(app)
+
+    assert payment_row(app, purchase_id)["status"] == "settlement"
+    assert report.checked == 0
+    assert fake_midtrans.calls("GET", "/v2/") == []
+
+
+def test_a_creating_row_older_than_ten_minutes_is_removed(app, project, fake_midtrans):
+    abandoned = insert_creating_row(app, project.project_id, "order-old", timedelta(minutes=11))
+    in_flight = insert_creating_row(app, project.project_id, "order-new", timedelta(minutes=5))
+
+    report = run_janitor(app)
+
+    assert payment_row(app, abandoned) is None
+    assert payment_row(app, in_flight)["status"] == "creating"
+    assert report.abandoned_removed == 1
+
+
+# -- the worker and the CLI ----------------------------------------------------------------------
+
+
+def test_the_rq_job_expires_an_overdue_payment(
+    app, fake_midtrans, create_payment, redis_conn, monkeypatch
+):
+    # given an overdue payment and the janitor job queued on real Redis
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+    queue = rq.Queue("default", connection=redis_conn)
+    job = queue.enqueue(jobs.expire_stale_checkouts)
+    monkeypatch.setattr(jobs, "_app", None)  # restore the module's app after the test
+    jobs.use_app(app)
+
+    # when a worker drains the queue
+    worked = rq.SimpleWorker([queue], connection=redis_conn).work(burst=True)
+
+    # then the job succeeded and the payment expired
+    assert worked
+    job.refresh()
+    assert job.get_status() == rq.job.JobStatus.FINISHED
+    assert job.return_value() == {"checked": 1, "errors": 0, "outcomes": {"applied": 1}}
+    assert payment_row(app, purchase_id)["status"] == "expire"
+
+
+def test_the_cli_command_prints_its_report(app, fake_midtrans, create_payment):
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+
+    result = app.test_cli_runner().invoke(args=["payments", "expire-stale"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "checked": 1,
+        "outcomes": {"applied": 1},
+        "errors": 0,
+        "abandoned_removed": 0,
+    }
+    assert payment_row(app, purchase_id)["status"] == "expire"
