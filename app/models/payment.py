@@ -65,6 +65,8 @@ class Payment(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_amount: Mapped[str | None] = mapped_column(String(32))
+    # The pending janitor's next look at an overdue payment that Midtrans still calls pending.
+    next_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refunded_amount: Mapped[str | None] = mapped_column(String(32))
 
     midtrans_transaction_id: Mapped[str | None] = mapped_column(String(64), index=True)

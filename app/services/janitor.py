@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 
 from app.extensions import db
 from app.midtrans.client import (
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 # A row still "creating" after this long belongs to a request that died mid-checkout.
 ABANDONED_CREATION = timedelta(minutes=10)
+# A payment Midtrans still calls pending (or that could not be checked) is looked at again
+# after this long, not on every run: each look costs a Get Status call and an event row.
+RECHECK_AFTER = timedelta(minutes=30)
 
 
 @dataclass
@@ -43,7 +46,11 @@ def expire_stale_checkouts(now: datetime | None = None) -> JanitorReport:
     grace = timedelta(minutes=current_app.config["PENDING_GRACE_MINUTES"])
     overdue = db.session.execute(
         select(Payment.id, Payment.purchase_id, Payment.environment)
-        .where(Payment.status == PaymentStatus.PENDING, Payment.expires_at < now - grace)
+        .where(
+            Payment.status == PaymentStatus.PENDING,
+            Payment.expires_at < now - grace,
+            or_(Payment.next_reconcile_at.is_(None), Payment.next_reconcile_at <= now),
+        )
         .order_by(Payment.expires_at)
         .limit(BATCH_SIZE)
     ).all()
@@ -54,8 +61,15 @@ def expire_stale_checkouts(now: datetime | None = None) -> JanitorReport:
         except (MidtransError, MidtransUnavailableError, ServiceError) as exc:
             report.errors += 1
             log.warning("janitor could not reconcile %s: %s", purchase_id, exc)
-            continue
-        report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+        else:
+            report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+        db.session.rollback()
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.status == PaymentStatus.PENDING)
+            .values(next_reconcile_at=now + RECHECK_AFTER)
+        )
+        db.session.commit()
     report.abandoned_removed = db.session.execute(
         delete(Payment).where(
             Payment.status == PaymentStatus.CREATING,

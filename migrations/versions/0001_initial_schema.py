@@ -87,6 +87,7 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paid_amount', sa.String(length=32), nullable=True),
+    sa.Column('next_reconcile_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('refunded_amount', sa.String(length=32), nullable=True),
     sa.Column('midtrans_transaction_id', sa.String(length=64), nullable=True),
     sa.Column('midtrans_transaction_status', sa.String(length=32), nullable=True),

@@ -175,6 +175,25 @@ def test_an_overdue_payment_stays_pending_when_get_status_fails(
     assert status_changes(app) == []
 
 
+def test_a_payment_midtrans_still_calls_pending_is_rechecked_later_not_every_run(
+    app, fake_midtrans, create_payment
+):
+    # given an overdue payment that Midtrans keeps reporting as pending
+    purchase_id = create_payment()
+    expired_ago(app, purchase_id, OVERDUE)
+    fake_midtrans.set_status(purchase_id, "pending", "75000.00")
+
+    first = run_janitor(app)
+    second = run_janitor(app)
+    with app.app_context():
+        later = expire_stale_checkouts(now=utcnow() + timedelta(minutes=31))
+
+    # then it is asked once, left alone for 30 minutes, then asked again
+    assert (first.checked, second.checked, later.checked) == (1, 0, 1)
+    assert len(fake_midtrans.calls("GET", f"/v2/{purchase_id}/status")) == 2
+    assert payment_row(app, purchase_id)["status"] == "pending"
+
+
 def test_one_failing_payment_does_not_stop_the_others(app, fake_midtrans, create_payment):
     failing = create_payment("order-1")
     unknown = create_payment("order-2")
