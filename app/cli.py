@@ -14,6 +14,9 @@ users_cli = AppGroup("users", help="Portal users.")
 projects_cli = AppGroup("projects", help="Merchant projects and their keys.")
 payments_cli = AppGroup("payments", help="Payments.")
 midtrans_cli = AppGroup("midtrans", help="Midtrans tools for development.")
+webhooks_cli = AppGroup("webhooks", help="Outbound merchant webhooks.")
+
+ENVIRONMENT_CHOICE = click.Choice(["sandbox", "production", "both"])
 
 
 def _echo(document: dict) -> None:
@@ -100,6 +103,92 @@ def notify_command(
     _echo(result)
 
 
+@webhooks_cli.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["waiting_for_endpoint", "pending", "delivering", "delivered", "failed"]),
+)
+@click.option("--limit", default=50, show_default=True)
+def list_webhooks_command(status: str | None, limit: int) -> None:
+    """The newest webhook events, with their delivery state."""
+    from app.services.webhooks import list_deliveries
+
+    _echo(
+        {
+            "events": [
+                {
+                    "event_id": delivery.id,
+                    "event": delivery.event_type,
+                    "project_id": delivery.project_id,
+                    "environment": delivery.environment,
+                    "status": delivery.status,
+                    "attempts": delivery.attempt_count,
+                    "next_attempt_at": _iso(delivery.next_attempt_at),
+                    "last_error": delivery.last_error,
+                    "created_at": _iso(delivery.created_at),
+                }
+                for delivery in list_deliveries(status, limit)
+            ]
+        }
+    )
+
+
+@webhooks_cli.command("resend")
+@click.argument("event_id")
+def resend_webhook_command(event_id: str) -> None:
+    """Send one event again, with a fresh retry schedule (same webhook-id and body)."""
+    from app.services.webhooks import resend
+
+    try:
+        delivery = resend(event_id)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo({"event_id": delivery.id, "status": delivery.status})
+
+
+@webhooks_cli.command("set-url")
+@click.option("--project", "project_id", required=True)
+@click.option("--env", "environment", type=ENVIRONMENT_CHOICE, default="both", show_default=True)
+@click.argument("url")
+def set_webhook_url_command(project_id: str, environment: str, url: str) -> None:
+    """Set (or with "" clear) a project's webhook URL; waiting events are then sent."""
+    from app.services.webhooks import set_endpoint_url
+
+    released = {}
+    try:
+        for env in _environments(environment):
+            released[str(env)] = len(set_endpoint_url(project_id, env, url))
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo({"project_id": project_id, "webhook_url": url or None, "released": released})
+
+
+@webhooks_cli.command("rotate-secret")
+@click.option("--project", "project_id", required=True)
+@click.option("--env", "environment", type=ENVIRONMENT_CHOICE, default="both", show_default=True)
+def rotate_webhook_secret_command(project_id: str, environment: str) -> None:
+    """A new signing secret; the old one also signs for 24 hours. Shown once."""
+    from app.services.webhooks import rotate_secret
+
+    secrets = {}
+    try:
+        for env in _environments(environment):
+            secrets[str(env)] = rotate_secret(project_id, env)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo({"project_id": project_id, "webhook_secret": secrets})
+
+
+def _environments(choice: str):
+    from app.models import Environment
+
+    return list(Environment) if choice == "both" else [Environment(choice)]
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
 def worker_command(burst: bool) -> None:
@@ -110,6 +199,6 @@ def worker_command(burst: bool) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, projects_cli, payments_cli, midtrans_cli):
+    for group in (users_cli, projects_cli, payments_cli, midtrans_cli, webhooks_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)

@@ -136,6 +136,9 @@ class Config:
             "JANITOR_INTERVAL_SECONDS", get("JANITOR_INTERVAL_SECONDS"), 60
         )
         self.CREDENTIAL_GRACE_HOURS = 24
+        self.WEBHOOK_SWEEP_INTERVAL_SECONDS = parse_int(
+            "WEBHOOK_SWEEP_INTERVAL_SECONDS", get("WEBHOOK_SWEEP_INTERVAL_SECONDS"), 15
+        )
 
         self.WEBHOOK_TIMEOUT_SECONDS = parse_int(
             "WEBHOOK_TIMEOUT_SECONDS", get("WEBHOOK_TIMEOUT_SECONDS"), 15

@@ -23,7 +23,7 @@ def redis_connection() -> Redis:
     connection = current_app.extensions.get("lunas_redis")
     if connection is None:
         connection = Redis.from_url(
-            current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+            current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5
         )
         current_app.extensions["lunas_redis"] = connection
     return connection

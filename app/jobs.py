@@ -28,3 +28,10 @@ def expire_stale_checkouts() -> dict:
     with _get_app().app_context():
         report = run()
         return {"checked": report.checked, "errors": report.errors, "outcomes": report.outcomes}
+
+
+def deliver_webhook(delivery_id: str) -> str:
+    from app.services.delivery import deliver
+
+    with _get_app().app_context():
+        return deliver(delivery_id)

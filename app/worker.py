@@ -20,24 +20,46 @@ QUEUES = ("default",)
 
 
 class Maintenance(threading.Thread):
-    """Runs the pending janitor every JANITOR_INTERVAL_SECONDS.
+    """Database-driven upkeep on a timer: the webhook sweeper every
+    WEBHOOK_SWEEP_INTERVAL_SECONDS and the pending janitor every JANITOR_INTERVAL_SECONDS.
 
-    A plain thread reading the database, not an RQ scheduled job: it keeps working while
-    Redis is down, and RQ's own scheduler stops when Redis goes away.
+    A plain thread, not an RQ scheduled job: it keeps running while Redis is down (RQ's own
+    scheduler stops then), so whatever became due meanwhile is enqueued once Redis is back.
     """
 
     def __init__(self, app: Flask) -> None:
         super().__init__(name="lunas-maintenance", daemon=True)
         self.app = app
-        self.interval = app.config["JANITOR_INTERVAL_SECONDS"]
+        self.sweep_interval = app.config["WEBHOOK_SWEEP_INTERVAL_SECONDS"]
+        self.janitor_interval = app.config["JANITOR_INTERVAL_SECONDS"]
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        next_janitor = 0.0
         while not self.stopped.is_set():
-            self.run_once()
-            self.stopped.wait(self.interval)
+            self.sweep()
+            if time.monotonic() >= next_janitor:
+                self.janitor()
+                next_janitor = time.monotonic() + self.janitor_interval
+            self.stopped.wait(self.sweep_interval)
 
     def run_once(self) -> None:
+        self.sweep()
+        self.janitor()
+
+    def sweep(self) -> None:
+        from app.services.webhooks import sweep
+
+        with self.app.app_context():
+            try:
+                count = sweep()
+            except Exception:
+                log.exception("webhook sweeper failed; will try again")
+                return
+            if count:
+                log.info("webhook sweeper re-enqueued %d deliveries", count)
+
+    def janitor(self) -> None:
         from app.services.janitor import expire_stale_checkouts
 
         with self.app.app_context():
@@ -68,6 +90,6 @@ def run_worker(burst: bool = False) -> None:
                 raise
             log.warning("Redis unavailable (%s); retrying in %.0f s", exc, backoff)
             time.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+            backoff = min(backoff * 2, 10.0)
             continue
         return  # work() returns when the worker is told to stop (or a burst is done)

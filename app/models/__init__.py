@@ -8,12 +8,15 @@ from app.models.payment import (
 from app.models.project import ApiClient, ClientSecret, Environment, Project, WebhookEndpoint
 from app.models.simulator import SimulatedTransaction
 from app.models.user import User
+from app.models.webhook import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiClient",
     "ClientSecret",
+    "DeliveryStatus",
     "Environment",
     "EventOutcome",
+    "EventType",
     "Payment",
     "PaymentEvent",
     "PaymentStatus",
@@ -21,5 +24,7 @@ __all__ = [
     "Project",
     "SimulatedTransaction",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -72,5 +72,8 @@ class WebhookEndpoint(Base):
     environment: Mapped[Environment] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(String(2000))
     secret_ciphertext: Mapped[str] = mapped_column(String(500))
+    # After a rotation the old secret keeps signing (beside the new one) until this time.
+    previous_secret_ciphertext: Mapped[str | None] = mapped_column(String(500))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

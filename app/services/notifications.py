@@ -22,7 +22,7 @@ from app.midtrans.signature import signature_matches
 from app.midtrans.status import map_midtrans_status
 from app.models import Environment, EventOutcome, Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
-from app.services import NotFoundError, ServiceError, ValidationError
+from app.services import NotFoundError, ServiceError, ValidationError, webhooks
 from app.services.payments import apply_status, lock_payment
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,12 @@ def apply_midtrans_state(
                 f"amount {payment.amount}"
             ),
         )
-    outcome = apply_status(payment, target, truth, event)
-    _finish(event, outcome, 200, f"{transaction_status} -> {target}")
+    transition = apply_status(payment, target, truth, event)
+    _finish(event, transition.outcome, 200, f"{transaction_status} -> {target}")
     db.session.commit()
-    log.info("payment %s: %s (%s)", payment.purchase_id, outcome, transaction_status)
-    return outcome
+    log.info("payment %s: %s (%s)", payment.purchase_id, transition.outcome, transaction_status)
+    webhooks.enqueue(transition.delivery_ids)  # only after commit: the rows now exist
+    return transition.outcome
 
 
 def _parse(event: PaymentEvent) -> dict[str, Any]:

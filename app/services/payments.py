@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,14 @@ from app.midtrans.status import can_transition
 from app.midtrans.timefmt import parse_midtrans_time
 from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
 from app.models.base import utcnow
+from app.services.webhooks import record_payment_events
+
+
+@dataclass(frozen=True)
+class Transition:
+    outcome: EventOutcome
+    # Merchant events created with the change: enqueue them once the transaction commits.
+    delivery_ids: list[str] = field(default_factory=list)
 
 
 def lock_payment(payment_id: int) -> Payment:
@@ -26,7 +35,7 @@ def lock_payment(payment_id: int) -> Payment:
 
 def apply_status(
     payment: Payment, target: PaymentStatus, midtrans: dict[str, Any], event: PaymentEvent
-) -> EventOutcome:
+) -> Transition:
     """Move a locked payment to `target` if the state machine allows it; the caller commits.
 
     `midtrans` is the confirmed Midtrans transaction (notification or Get Status body).
@@ -34,34 +43,34 @@ def apply_status(
     current = PaymentStatus(payment.status)
     if target != current and not can_transition(current, target):
         # A stale notification changes nothing, not even the raw Midtrans fields.
-        return EventOutcome.STALE
+        return Transition(EventOutcome.STALE)
     # A duplicate still refreshes them: a first "pending" brings the transaction_id that
     # later notifications may use as their order_id.
     _remember_midtrans_fields(payment, midtrans)
     if target == current and target != PaymentStatus.PARTIAL_REFUND:
-        return EventOutcome.DUPLICATE
+        return Transition(EventOutcome.DUPLICATE)
     repeated_partial_refund = current == target == PaymentStatus.PARTIAL_REFUND
     if repeated_partial_refund and not _refund_amount_changed(payment, midtrans):
         # Another partial refund only when Midtrans reports a different refunded total.
-        return EventOutcome.DUPLICATE
+        return Transition(EventOutcome.DUPLICATE)
     payment.status = target
     if target == PaymentStatus.SETTLEMENT:
         payment.paid_at = _paid_at(midtrans)
         payment.paid_amount = str(midtrans.get("gross_amount") or payment.amount)
     if target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND):
         payment.refunded_amount = _text(midtrans.get("refund_amount"))
-    db.session.add(
-        PaymentStatusChange(
-            payment_id=payment.id,
-            event_id=event.id,
-            from_status=current,
-            to_status=target,
-            created_at=utcnow(),
-        )
+    change = PaymentStatusChange(
+        payment_id=payment.id,
+        event_id=event.id,
+        from_status=current,
+        to_status=target,
+        created_at=utcnow(),
     )
-    # Outbound merchant events (item.purchased on entering settlement, payment.refunded,
-    # payment.reversed) belong here, in this same transaction.
-    return EventOutcome.APPLIED
+    db.session.add(change)
+    db.session.flush()
+    # The merchant hears about it through events written in this same transaction: if the
+    # change commits, so do they; if it rolls back, nothing was promised.
+    return Transition(EventOutcome.APPLIED, record_payment_events(payment, current, change))
 
 
 def _remember_midtrans_fields(payment: Payment, midtrans: dict[str, Any]) -> None:

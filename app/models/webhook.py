@@ -1,0 +1,72 @@
+"""Outbound merchant events (item.purchased, …), their delivery state, and every attempt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, BigId, UTCDateTime, utcnow
+from app.models.project import Environment
+
+
+class EventType(StrEnum):
+    ITEM_PURCHASED = "item.purchased"
+    PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENT_REVERSED = "payment.reversed"
+    TEST = "test.ping"
+
+
+class DeliveryStatus(StrEnum):
+    WAITING_FOR_ENDPOINT = "waiting_for_endpoint"  # no URL configured yet: kept, not sent
+    PENDING = "pending"  # due at next_attempt_at
+    DELIVERING = "delivering"  # claimed by a worker until leased_until
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up (schedule exhausted, 410 Gone); can be resent
+
+
+class WebhookDelivery(Base):
+    """One event for one project environment. Its id is the `webhook-id` header, stable
+    across retries, and its body is frozen at creation: every attempt sends these bytes."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    environment: Mapped[Environment] = mapped_column(String(16))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    event_type: Mapped[EventType] = mapped_column(String(40))
+    # The database enforces "at most one item.purchased per payment" (and likewise for the
+    # other kinds) through this unique key.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(String(24))
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attempts = relationship(
+        "WebhookAttempt", back_populates="delivery", order_by="WebhookAttempt.id"
+    )
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    url: Mapped[str] = mapped_column(String(2000))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+
+    delivery = relationship("WebhookDelivery", back_populates="attempts")

@@ -1,0 +1,144 @@
+"""Delivering one webhook event: claim it, sign it, POST it, log the attempt, decide what next.
+
+Called by the RQ worker (app.jobs.deliver_webhook). The database is the source of truth: a
+delivery is claimed with a lease, so a second job for it, or a sweeper's re-enqueue, does nothing
+while the first holds it, and a worker killed mid-delivery only delays it until the lease ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+
+from app.extensions import db
+from app.models import DeliveryStatus, Environment, WebhookAttempt, WebhookDelivery
+from app.models.base import utcnow
+from app.services.webhooks import endpoint_for, enqueue, signing_secrets
+from app.webhooks import transport
+from app.webhooks.schedule import retry_delay
+from app.webhooks.signing import signature_header
+
+log = logging.getLogger(__name__)
+
+
+def deliver(delivery_id: str) -> str:
+    """One attempt, if the delivery is due and nobody else holds it. Returns what happened."""
+    config = current_app.config
+    timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
+    if not _claim(delivery_id, lease=timedelta(seconds=2 * timeout + 5)):
+        return "skipped"
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    endpoint = endpoint_for(delivery.project_id, Environment(delivery.environment))
+    if endpoint is None or not endpoint.url:
+        delivery.status = DeliveryStatus.WAITING_FOR_ENDPOINT
+        delivery.attempt_count -= 1
+        delivery.next_attempt_at = delivery.leased_until = None
+        db.session.commit()
+        return str(delivery.status)
+
+    body = delivery.body.encode()
+    timestamp = int(time.time())  # fresh on every attempt; the id and body never change
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(
+            signing_secrets(endpoint, utcnow()), delivery.id, timestamp, body
+        ),
+    }
+    url, number, started_at = endpoint.url, delivery.attempt_count, utcnow()
+    db.session.commit()  # no transaction stays open across the merchant's response time
+
+    result = transport.post(
+        url, body, headers, timeout, allow_private=config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
+    )
+
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    db.session.add(
+        WebhookAttempt(
+            delivery_id=delivery_id,
+            number=number,
+            started_at=started_at,
+            url=url[:2000],
+            http_status=result.http_status,
+            duration_ms=result.duration_ms,
+            error=(result.error or None) and result.error[:500],
+            response_excerpt=result.excerpt,
+        )
+    )
+    retry_in = _decide(delivery, result, config["WEBHOOK_RETRY_SCHEDULE"])
+    db.session.commit()
+    log.info(
+        "webhook %s attempt %d to %s: %s (%s ms) -> %s",
+        delivery_id,
+        number,
+        url,
+        result.http_status or result.error,
+        result.duration_ms,
+        delivery.status,
+    )
+    if retry_in is not None:
+        enqueue([delivery_id], delay_seconds=retry_in)
+    return str(delivery.status)
+
+
+def _claim(delivery_id: str, lease: timedelta) -> bool:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.DELIVERING]),
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),
+        )
+        .values(
+            status=DeliveryStatus.DELIVERING,
+            leased_until=now + lease,
+            attempt_count=WebhookDelivery.attempt_count + 1,
+        )
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def _decide(
+    delivery: WebhookDelivery, result: transport.PostResult, schedule: tuple[int, ...]
+) -> float | None:
+    """Record the outcome on the delivery; the delay before the next attempt, if any."""
+    now = utcnow()
+    delivery.leased_until = None
+    status = result.http_status
+    if result.error is None and status is not None and 200 <= status < 300:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.finished_at = now
+        delivery.next_attempt_at = None
+        delivery.last_error = None
+        return None
+    if result.error is None and status == 410:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.finished_at = now
+        delivery.next_attempt_at = None
+        delivery.last_error = "the endpoint answered 410 Gone: retries stopped"
+        return None
+    if result.error is not None:
+        error = result.error
+    elif 300 <= status < 400:
+        error = f"HTTP {status}: redirects are not followed"
+    else:
+        error = f"HTTP {status}"
+    delay = retry_delay(delivery.attempt_count, schedule, result.retry_after)
+    if delay is None:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.finished_at = now
+        delivery.next_attempt_at = None
+        delivery.last_error = f"gave up after {delivery.attempt_count} attempts; last: {error}"
+        return None
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    delivery.last_error = error
+    return delay

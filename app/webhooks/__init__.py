@@ -1,0 +1,1 @@
+"""Outbound webhooks: signing, the retry schedule and an SSRF-safe HTTP transport."""

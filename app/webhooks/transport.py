@@ -1,0 +1,154 @@
+"""HTTP POST to a merchant's endpoint: no redirects, a whole-request timeout, a 2 KB response
+excerpt, and an SSRF guard checked on the address actually connected to."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
+
+EXCERPT_BYTES = 2048
+USER_AGENT = "Lunas-Webhooks/1.0"
+
+
+class BlockedTargetError(NewConnectionError):
+    """The endpoint resolves only to addresses a webhook may not reach."""
+
+
+def forbidden_reason(address: str) -> str | None:
+    """Why a webhook may not connect to this IP, or None when it may."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for reason, flagged in (
+        ("loopback", ip.is_loopback),
+        ("private", ip.is_private),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("unspecified", ip.is_unspecified),
+        ("not globally routable", not ip.is_global),
+    ):
+        if flagged:
+            return reason
+    return None
+
+
+class _GuardedConnectionMixin:
+    allow_private = False
+
+    def _new_conn(self) -> socket.socket:
+        if not self.allow_private:
+            # Resolve once, check every address, then connect to a checked address itself,
+            # so a second DNS answer (rebinding) cannot swap in another target.
+            infos = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
+            refused = []
+            for *_, sockaddr in infos:
+                reason = forbidden_reason(sockaddr[0])
+                if reason is None:
+                    self._dns_host = sockaddr[0]
+                    break
+                refused.append(f"{sockaddr[0]} is {reason}")
+            else:
+                raise BlockedTargetError(
+                    self, f"refused by the SSRF guard: {', '.join(refused) or 'no address'}"
+                )
+        return super()._new_conn()
+
+
+class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+def _guarded_pools(allow_private: bool) -> dict[str, type]:
+    http_conn = type("Conn", (_GuardedHTTPConnection,), {"allow_private": allow_private})
+    https_conn = type("Conns", (_GuardedHTTPSConnection,), {"allow_private": allow_private})
+    return {
+        "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("Pools", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, allow_private: bool) -> None:
+        self._pools = _guarded_pools(allow_private)
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
+
+
+@dataclass(frozen=True)
+class PostResult:
+    http_status: int | None
+    duration_ms: int
+    error: str | None
+    excerpt: str | None
+    retry_after: str | None
+
+
+def post(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, allow_private: bool
+) -> PostResult:
+    session = requests.Session()
+    session.trust_env = False  # no proxy from the environment may carry the request elsewhere
+    adapter = _GuardedAdapter(allow_private)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    started = time.monotonic()
+    try:
+        with session.post(
+            url,
+            data=body,
+            headers={"User-Agent": USER_AGENT, **headers},
+            timeout=(min(timeout, 5.0), timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            raw = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+            status = response.status_code
+            retry_after = response.headers.get("Retry-After")
+    except requests.ConnectionError as exc:
+        return _failure(started, _connection_error(exc))
+    except requests.Timeout:
+        return _failure(started, f"timed out after {timeout:g} s")
+    except requests.RequestException as exc:
+        return _failure(started, f"request failed: {type(exc).__name__}")
+    finally:
+        session.close()
+    elapsed = time.monotonic() - started
+    excerpt = raw.decode("utf-8", errors="replace")
+    if elapsed > timeout:
+        return PostResult(
+            status, int(elapsed * 1000), f"timed out after {timeout:g} s", excerpt, None
+        )
+    return PostResult(status, int(elapsed * 1000), None, excerpt, retry_after)
+
+
+def _failure(started: float, error: str) -> PostResult:
+    return PostResult(None, int((time.monotonic() - started) * 1000), error, None, None)
+
+
+def _connection_error(exc: requests.ConnectionError) -> str:
+    reason = exc.args[0] if exc.args else exc
+    cause = getattr(reason, "reason", reason)
+    if isinstance(cause, BlockedTargetError):
+        return str(cause).split(": ", 1)[-1]
+    if isinstance(cause, NewConnectionError) and "Connection refused" in str(cause):
+        return "connection refused"
+    text = str(cause)
+    if "Name or service not known" in text or "NameResolution" in type(cause).__name__:
+        return "host name could not be resolved"
+    return f"connection failed: {type(cause).__name__}"
