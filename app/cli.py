@@ -191,11 +191,18 @@ def _iso(moment) -> str | None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
-def worker_command(burst: bool) -> None:
-    """The RQ worker, plus the periodic maintenance (pending janitor)."""
+@click.option(
+    "--worker-class",
+    type=click.Choice(["simple", "fork"]),
+    default="simple",
+    show_default=True,
+    help="simple: jobs run in this process; fork: one forked child per job.",
+)
+def worker_command(burst: bool, worker_class: str) -> None:
+    """The RQ worker, plus maintenance: the webhook sweeper and the pending janitor."""
     from app.worker import run_worker
 
-    run_worker(burst=burst)
+    run_worker(burst=burst, worker_class=worker_class)
 
 
 def register_cli(app: Flask) -> None:

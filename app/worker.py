@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
 from flask import Flask, current_app
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import SimpleWorker
+from rq import SimpleWorker, Worker
 
 from app import jobs
-from app.extensions import queue, redis_connection
+from app.extensions import db, queue, redis_connection
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("default",)
+# SimpleWorker runs jobs in this process; Worker forks a child per job. SimpleWorker is the
+# default because it is several times faster here (docs/PERFORMANCE.md, webhook delivery).
+WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
 
 
 class Maintenance(threading.Thread):
@@ -72,9 +76,14 @@ class Maintenance(threading.Thread):
                 log.info("pending janitor: %s", report)
 
 
-def run_worker(burst: bool = False) -> None:
+def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
     app = current_app._get_current_object()
     jobs.use_app(app)
+    worker_cls = WORKER_CLASSES[worker_class]
+    if worker_cls is Worker:
+        # A forked job must not reuse the parent's database connections.
+        engine = db.engine
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     maintenance = Maintenance(app)
     if burst:
         maintenance.run_once()
@@ -83,7 +92,7 @@ def run_worker(burst: bool = False) -> None:
     backoff = 1.0
     while True:
         try:
-            worker = SimpleWorker([queue(name) for name in QUEUES], connection=redis_connection())
+            worker = worker_cls([queue(name) for name in QUEUES], connection=redis_connection())
             worker.work(burst=burst, with_scheduler=not burst)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if burst:
