@@ -19,11 +19,15 @@ csrf = CSRFProtect()
 
 
 def redis_connection() -> Redis:
-    """One client per app (it pools its own connections)."""
+    """One client per app (it pools its own connections).
+
+    Short timeouts: the web enqueues after commit while Midtrans waits for its answer (5 s,
+    SPEC §4), and a hung Redis must not eat that; the sweeper re-enqueues what fails. The RQ
+    worker raises socket_timeout on this pool for its own blocking dequeue."""
     connection = current_app.extensions.get("lunas_redis")
     if connection is None:
         connection = Redis.from_url(
-            current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5
+            current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1
         )
         current_app.extensions["lunas_redis"] = connection
     return connection

@@ -118,6 +118,9 @@ def app(app_environ) -> Iterator[Flask]:
         db.session.remove()
         _truncate_all()
         db.engine.dispose()
+    redis_client = app.extensions.get("lunas_redis")
+    if redis_client is not None:
+        redis_client.close()
 
 
 def _truncate_all() -> None:

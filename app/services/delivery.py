@@ -66,7 +66,7 @@ def deliver(delivery_id: str) -> str:
             url=url[:2000],
             http_status=result.http_status,
             duration_ms=result.duration_ms,
-            error=(result.error or None) and result.error[:500],
+            error=_failure_reason(result),
             response_excerpt=result.excerpt,
         )
     )
@@ -106,37 +106,47 @@ def _claim(delivery_id: str, lease: timedelta) -> bool:
     return claimed == 1
 
 
+def _failure_reason(result: transport.PostResult) -> str | None:
+    """Why an attempt did not succeed, in words for the attempt log; None for a 2xx."""
+    status = result.http_status
+    if result.error is not None:
+        return result.error[:500]
+    if 200 <= status < 300:
+        return None
+    if status == 410:
+        return "HTTP 410 Gone: retries stopped"
+    if 300 <= status < 400:
+        return f"HTTP {status}: redirects are not followed"
+    return f"HTTP {status}"
+
+
 def _decide(
     delivery: WebhookDelivery, result: transport.PostResult, schedule: tuple[int, ...]
 ) -> float | None:
     """Record the outcome on the delivery; the delay before the next attempt, if any."""
     now = utcnow()
     delivery.leased_until = None
-    status = result.http_status
-    if result.error is None and status is not None and 200 <= status < 300:
+    error = _failure_reason(result)
+    if error is None:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.finished_at = now
         delivery.next_attempt_at = None
         delivery.last_error = None
         return None
-    if result.error is None and status == 410:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.finished_at = now
-        delivery.next_attempt_at = None
-        delivery.last_error = "the endpoint answered 410 Gone: retries stopped"
-        return None
-    if result.error is not None:
-        error = result.error
-    elif 300 <= status < 400:
-        error = f"HTTP {status}: redirects are not followed"
-    else:
-        error = f"HTTP {status}"
-    delay = retry_delay(delivery.attempt_count, schedule, result.retry_after)
+    delay = (
+        None
+        if result.http_status == 410
+        else retry_delay(delivery.attempt_count, schedule, result.retry_after)
+    )
     if delay is None:
         delivery.status = DeliveryStatus.FAILED
         delivery.finished_at = now
         delivery.next_attempt_at = None
-        delivery.last_error = f"gave up after {delivery.attempt_count} attempts; last: {error}"
+        delivery.last_error = (
+            error
+            if result.http_status == 410
+            else f"gave up after {delivery.attempt_count} attempts; last: {error}"
+        )
         return None
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now + timedelta(seconds=delay)

@@ -56,8 +56,10 @@ def record_notification(raw_body: bytes, headers: dict[str, str], remote_addr: s
         received_at=utcnow(),
     )
     db.session.add(event)
+    db.session.flush()
+    event_id = event.id  # read before commit: after it, reading it would reload the row
     db.session.commit()
-    return event.id
+    return event_id
 
 
 def process_notification(event_id: int) -> EventOutcome:
@@ -118,8 +120,9 @@ def apply_midtrans_state(
         )
     transition = apply_status(payment, target, truth, event)
     _finish(event, transition.outcome, 200, f"{transaction_status} -> {target}")
+    purchase_id = payment.purchase_id  # after the commit this would reload the payment
     db.session.commit()
-    log.info("payment %s: %s (%s)", payment.purchase_id, transition.outcome, transaction_status)
+    log.info("payment %s: %s (%s)", purchase_id, transition.outcome, transaction_status)
     webhooks.enqueue(transition.delivery_ids)  # only after commit: the rows now exist
     return transition.outcome
 

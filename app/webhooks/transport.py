@@ -3,8 +3,10 @@ excerpt, and an SSRF guard checked on the address actually connected to."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -43,8 +45,15 @@ def forbidden_reason(address: str) -> str | None:
 
 class _GuardedConnectionMixin:
     allow_private = False
+    # The sockets this request opened, so that its deadline can cut them (set per request).
+    opened: list[socket.socket]
 
     def _new_conn(self) -> socket.socket:
+        sock = self._guarded_conn()
+        self.opened.append(sock)
+        return sock
+
+    def _guarded_conn(self) -> socket.socket:
         if not self.allow_private:
             # Resolve once, check every address, then connect to a checked address itself,
             # so a second DNS answer (rebinding) cannot swap in another target.
@@ -53,14 +62,22 @@ class _GuardedConnectionMixin:
             for *_, sockaddr in infos:
                 reason = forbidden_reason(sockaddr[0])
                 if reason is None:
-                    self._dns_host = sockaddr[0]
-                    break
+                    return self._connect_to(sockaddr[0])
                 refused.append(f"{sockaddr[0]} is {reason}")
-            else:
-                raise BlockedTargetError(
-                    self, f"refused by the SSRF guard: {', '.join(refused) or 'no address'}"
-                )
+            raise BlockedTargetError(
+                self, f"refused by the SSRF guard: {', '.join(refused) or 'no address'}"
+            )
         return super()._new_conn()
+
+    def _connect_to(self, address: str) -> socket.socket:
+        # urllib3 dials _dns_host, but its `host` (TLS SNI, certificate check, Host header)
+        # reads the same attribute: swap it only for the connect, then give the name back.
+        hostname = self._dns_host
+        self._dns_host = address
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = hostname
 
 
 class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
@@ -71,9 +88,10 @@ class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
     pass
 
 
-def _guarded_pools(allow_private: bool) -> dict[str, type]:
-    http_conn = type("Conn", (_GuardedHTTPConnection,), {"allow_private": allow_private})
-    https_conn = type("Conns", (_GuardedHTTPSConnection,), {"allow_private": allow_private})
+def _guarded_pools(allow_private: bool, opened: list[socket.socket]) -> dict[str, type]:
+    settings = {"allow_private": allow_private, "opened": opened}
+    http_conn = type("Conn", (_GuardedHTTPConnection,), settings)
+    https_conn = type("Conns", (_GuardedHTTPSConnection,), settings)
     return {
         "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
         "https": type("Pools", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
@@ -81,8 +99,8 @@ def _guarded_pools(allow_private: bool) -> dict[str, type]:
 
 
 class _GuardedAdapter(HTTPAdapter):
-    def __init__(self, allow_private: bool) -> None:
-        self._pools = _guarded_pools(allow_private)
+    def __init__(self, allow_private: bool, opened: list[socket.socket]) -> None:
+        self._pools = _guarded_pools(allow_private, opened)
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, *args, **kwargs) -> None:
@@ -104,10 +122,17 @@ def post(
 ) -> PostResult:
     session = requests.Session()
     session.trust_env = False  # no proxy from the environment may carry the request elsewhere
-    adapter = _GuardedAdapter(allow_private)
+    opened: list[socket.socket] = []
+    adapter = _GuardedAdapter(allow_private, opened)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # requests' timeouts apply to each socket operation: a server trickling its answer byte
+    # by byte would never trip them. The deadline cuts the connection after `timeout` in all.
+    cut = threading.Event()
+    deadline = threading.Timer(timeout, _cut, args=(opened, cut))
+    deadline.daemon = True
     started = time.monotonic()
+    deadline.start()
     try:
         with session.post(
             url,
@@ -120,21 +145,31 @@ def post(
             raw = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
             status = response.status_code
             retry_after = response.headers.get("Retry-After")
-    except requests.ConnectionError as exc:
-        return _failure(started, _connection_error(exc))
     except requests.Timeout:
         return _failure(started, f"timed out after {timeout:g} s")
     except requests.RequestException as exc:
+        if cut.is_set():
+            return _failure(started, f"timed out after {timeout:g} s")
+        if isinstance(exc, requests.ConnectionError):
+            return _failure(started, _connection_error(exc))
         return _failure(started, f"request failed: {type(exc).__name__}")
     finally:
+        deadline.cancel()
         session.close()
     elapsed = time.monotonic() - started
     excerpt = raw.decode("utf-8", errors="replace")
-    if elapsed > timeout:
+    if cut.is_set() or elapsed > timeout:
         return PostResult(
             status, int(elapsed * 1000), f"timed out after {timeout:g} s", excerpt, None
         )
     return PostResult(status, int(elapsed * 1000), None, excerpt, retry_after)
+
+
+def _cut(opened: list[socket.socket], cut: threading.Event) -> None:
+    cut.set()
+    for sock in list(opened):
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _failure(started: float, error: str) -> PostResult:
