@@ -8,12 +8,13 @@ import threading
 import time
 
 from flask import Flask, current_app
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker
 
 from app import jobs
-from app.extensions import db, queue, redis_connection
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,17 @@ def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
         maintenance.run_once()
     else:
         maintenance.start()
+    # RQ gets a Redis client of its own: it raises the socket timeout for its long blocking
+    # dequeue, which must not slow the sweeper's and the web's short enqueues.
+    connection = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
     backoff = 1.0
     while True:
         try:
-            worker = worker_cls([queue(name) for name in QUEUES], connection=redis_connection())
+            worker = worker_cls(
+                [Queue(name, connection=connection) for name in QUEUES], connection=connection
+            )
+            # Come back within seconds of a Redis outage, not RQ's default minute.
+            worker.max_connection_wait_time = 10.0
             worker.work(burst=burst, with_scheduler=not burst)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if burst:
@@ -101,4 +109,7 @@ def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
             time.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
             continue
-        return  # work() returns when the worker is told to stop (or a burst is done)
+        if burst or worker._shutdown_requested_date is not None:
+            return  # a finished burst, or SIGTERM/SIGINT (RQ records when it was asked)
+        # RQ can also leave its loop after a Redis error during clean-up: keep working.
+        log.warning("RQ work loop ended without a stop request; starting it again")

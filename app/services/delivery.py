@@ -50,7 +50,17 @@ def deliver(delivery_id: str) -> str:
             signing_secrets(endpoint, utcnow()), delivery.id, timestamp, body
         ),
     }
-    url, number, started_at = endpoint.url, delivery.attempt_count, utcnow()
+    url, number = endpoint.url, delivery.attempt_count
+    # Logged before it is made, so an attempt cut short by a dying worker still shows.
+    attempt = WebhookAttempt(
+        delivery_id=delivery_id,
+        number=number,
+        started_at=utcnow(),
+        url=url[:2000],
+        duration_ms=0,
+        error="interrupted: the worker stopped before an answer was recorded",
+    )
+    db.session.add(attempt)
     db.session.commit()  # no transaction stays open across the merchant's response time
 
     result = transport.post(
@@ -58,18 +68,10 @@ def deliver(delivery_id: str) -> str:
     )
 
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    db.session.add(
-        WebhookAttempt(
-            delivery_id=delivery_id,
-            number=number,
-            started_at=started_at,
-            url=url[:2000],
-            http_status=result.http_status,
-            duration_ms=result.duration_ms,
-            error=_failure_reason(result),
-            response_excerpt=result.excerpt,
-        )
-    )
+    attempt.http_status = result.http_status
+    attempt.duration_ms = result.duration_ms
+    attempt.error = _failure_reason(result)
+    attempt.response_excerpt = result.excerpt
     retry_in = _decide(delivery, result, config["WEBHOOK_RETRY_SCHEDULE"])
     db.session.commit()
     log.info(
