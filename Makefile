@@ -14,6 +14,7 @@ install: $(BIN)/.installed
 
 services:
 	scripts/ensure-services.sh
+	scripts/ensure-chromium.sh
 
 run: install
 	scripts/run.sh

@@ -140,6 +140,15 @@ class Config:
             "WEBHOOK_SWEEP_INTERVAL_SECONDS", get("WEBHOOK_SWEEP_INTERVAL_SECONDS"), 15
         )
 
+        # The buyer's callback page: how often it polls verify while pending, and for how long
+        # before it stops and offers "Cek lagi" (also bounds the no-JavaScript refreshes).
+        self.CALLBACK_POLL_INTERVAL_SECONDS = parse_int(
+            "CALLBACK_POLL_INTERVAL_SECONDS", get("CALLBACK_POLL_INTERVAL_SECONDS"), 3
+        )
+        self.CALLBACK_POLL_LIMIT_SECONDS = parse_int(
+            "CALLBACK_POLL_LIMIT_SECONDS", get("CALLBACK_POLL_LIMIT_SECONDS"), 60
+        )
+
         self.WEBHOOK_TIMEOUT_SECONDS = parse_int(
             "WEBHOOK_TIMEOUT_SECONDS", get("WEBHOOK_TIMEOUT_SECONDS"), 15
         )

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import abort, redirect, render_template, request
+from flask import Response, abort, current_app, redirect, render_template, request
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Payment, PaymentStatus
 from app.models.base import utcnow
 from app.purchase import bp
+from app.purchase.page import build_callback_page, client_texts
 from app.services.verify import AmbiguousOrderIdError, find_payment_view
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 @bp.get("/pay/<purchase_id>")
@@ -40,5 +46,23 @@ def callback():
         view = find_payment_view(order_id) if 0 < len(order_id) <= 64 else None
     except AmbiguousOrderIdError:
         view = None  # Midtrans sends our purchase_id; a bare merchant id may not be unique
-    status = 200 if view is not None else 404
-    return render_template("purchase/callback.html", payment=view), status
+    page = build_callback_page(
+        view,
+        refreshes=request.args.get("r", 0, type=int),
+        interval_seconds=current_app.config["CALLBACK_POLL_INTERVAL_SECONDS"],
+        limit_seconds=current_app.config["CALLBACK_POLL_LIMIT_SECONDS"],
+    )
+    texts = client_texts() if page.pending else None
+    return render_template("purchase/callback.html", page=page, texts=texts), page.http_status
+
+
+@bp.after_request
+def buyer_page_headers(response: Response) -> Response:
+    # A payment's status must never come from a cache; the page loads only our own files,
+    # and may not be framed (nobody should dress our success page up as theirs).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response

@@ -34,6 +34,7 @@ class PaymentView:
     store_name: str
     redirect_url: str | None
     paid_at: datetime | None
+    item_name: str | None = None  # merchant text, shown (escaped) on the callback page
 
 
 def find_payment_view(order_id: str, client_id: str | None = None) -> PaymentView | None:
@@ -83,6 +84,7 @@ def _lookup(matches_purchase: bool, by_client: bool) -> Select:
             payments.currency,
             payments.metadata.label("metadata_"),
             payments.paid_at,
+            payments.item_name,
             projects.name,
             projects.store_url_template,
         )
@@ -114,6 +116,7 @@ def _view(row) -> PaymentView:
         store_name=store_name if isinstance(store_name, str) and store_name else row.name,
         redirect_url=store_redirect_url(row.store_url_template, metadata.get("store_slug")),
         paid_at=row.paid_at,
+        item_name=row.item_name,
     )
 
 

@@ -1,0 +1,179 @@
+"""What the buyer's callback page says in each state, and when it may refresh or redirect.
+
+Everything here is derived from our own payment record (a PaymentView); nothing from the query
+string except `order_id` and the no-JavaScript refresh counter."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from flask import url_for
+
+from app.models import PaymentStatus
+from app.services.verify import PaymentView
+
+# How long the success state shows before it sends the buyer back to the store.
+STORE_REDIRECT_SECONDS = 5
+NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class StateText:
+    title: str
+    message: str
+    tone: str  # the colour and icon: success, wait, fail, muted, info
+
+
+STATE_TEXTS: dict[str, StateText] = {
+    "settlement": StateText(
+        "Pembayaran berhasil",
+        "Terima kasih, pembayaran Anda sudah kami terima. Anda boleh menutup halaman ini.",
+        "success",
+    ),
+    "pending": StateText(
+        "Menunggu pembayaran",
+        "Kami belum menerima konfirmasi pembayaran Anda. Halaman ini diperbarui otomatis "
+        "begitu pembayaran diterima.",
+        "wait",
+    ),
+    "cancel": StateText(
+        "Pembayaran gagal atau dibatalkan",
+        "Pembayaran ini ditolak atau dibatalkan. Silakan kembali ke toko untuk memesan ulang.",
+        "fail",
+    ),
+    "expire": StateText(
+        "Pembayaran kedaluwarsa",
+        "Batas waktu pembayaran sudah lewat. Silakan kembali ke toko untuk memesan ulang.",
+        "muted",
+    ),
+    "refund": StateText(
+        "Dana dikembalikan",
+        "Pembayaran ini sudah dikembalikan seluruhnya. Lama dana masuk ke rekening Anda "
+        "tergantung bank atau penyedia pembayaran.",
+        "info",
+    ),
+    "partial_refund": StateText(
+        "Dana dikembalikan sebagian",
+        "Sebagian pembayaran ini sudah dikembalikan. Lama dana masuk ke rekening Anda "
+        "tergantung bank atau penyedia pembayaran.",
+        "info",
+    ),
+    NOT_FOUND: StateText(
+        "Pesanan tidak ditemukan",
+        "Kami tidak menemukan pesanan ini. Periksa kembali tautan dari toko Anda.",
+        "muted",
+    ),
+}
+
+# Messages that replace a state's own in two situations, and the store link's labels.
+PHRASES = {
+    "settlement_redirect": "Terima kasih, pembayaran Anda sudah kami terima. "
+    "Sebentar lagi Anda kembali ke toko.",
+    "stalled": "Konfirmasi pembayaran belum kami terima. Sudah membayar? Tunggu sebentar, "
+    "lalu tekan Cek lagi.",
+    "checking": "Memeriksa status otomatis…",
+    "remaining": "Memeriksa otomatis · sisa {n} detik",
+    "go_now": "Kembali ke toko sekarang",
+    "go": "Kembali ke toko",
+}
+
+
+def format_rupiah(amount: int) -> str:
+    """75000 → "Rp75.000": Indonesian thousands separators, no decimals (IDR has none)."""
+    return f"Rp{amount:,}".replace(",", ".")
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """A `<meta http-equiv="refresh">`, used only inside `<noscript>`."""
+
+    seconds: int
+    url: str
+
+
+@dataclass(frozen=True)
+class CallbackPage:
+    payment: PaymentView | None
+    state: str
+    title: str
+    message: str
+    tone: str
+    http_status: int
+    poll_interval_ms: int
+    poll_limit_ms: int
+    store_url: str | None = None  # the validated store URL, only on final states
+    auto_return: bool = False  # settlement with a store URL: count down, then go
+    refresh: Refresh | None = None
+    check_again_url: str | None = None  # pending without JavaScript, refreshes used up
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "pending"
+
+    @property
+    def redirect_seconds(self) -> int:
+        return STORE_REDIRECT_SECONDS
+
+    @property
+    def amount(self) -> str:
+        return format_rupiah(self.payment.amount) if self.payment else ""
+
+
+def build_callback_page(
+    view: PaymentView | None, refreshes: int, interval_seconds: int, limit_seconds: int
+) -> CallbackPage:
+    timing = {"poll_interval_ms": interval_seconds * 1000, "poll_limit_ms": limit_seconds * 1000}
+    if view is None:
+        return _page(NOT_FOUND, None, http_status=404, **timing)
+    if view.status == PaymentStatus.PENDING:
+        # The <noscript> path reloads the page; a counter in the URL bounds it to the same
+        # time limit as the JavaScript polling, then the buyer gets a manual "Cek lagi" link.
+        most = max(1, math.ceil(limit_seconds / interval_seconds))
+        done = min(max(refreshes, 0), most)
+        if done < most:
+            url = url_for("purchase.callback", order_id=view.purchase_id, r=done + 1)
+            return _page(view.status, view, refresh=Refresh(interval_seconds, url), **timing)
+        again = url_for("purchase.callback", order_id=view.purchase_id)
+        return _page(view.status, view, message=PHRASES["stalled"], check_again_url=again, **timing)
+    auto_return = view.status == PaymentStatus.SETTLEMENT and view.redirect_url is not None
+    return _page(
+        view.status,
+        view,
+        message=PHRASES["settlement_redirect"] if auto_return else None,
+        store_url=view.redirect_url,
+        auto_return=auto_return,
+        # Without JavaScript the success page still takes the buyer home; no other state does.
+        refresh=Refresh(STORE_REDIRECT_SECONDS, view.redirect_url) if auto_return else None,
+        **timing,
+    )
+
+
+def _page(
+    state: str,
+    view: PaymentView | None,
+    message: str | None = None,
+    http_status: int = 200,
+    **fields,
+) -> CallbackPage:
+    text = STATE_TEXTS[state]
+    return CallbackPage(
+        payment=view,
+        state=state,
+        title=text.title,
+        message=message or text.message,
+        tone=text.tone,
+        http_status=http_status,
+        **fields,
+    )
+
+
+def client_texts() -> dict:
+    """The words the page's script needs to switch state without a reload (one source)."""
+    return {
+        "states": {
+            state: {"title": text.title, "message": text.message, "tone": text.tone}
+            for state, text in STATE_TEXTS.items()
+        },
+        **PHRASES,
+    }
