@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,17 @@ from app.models.project import Environment
 log = logging.getLogger(__name__)
 
 USER_AGENT = "lunas/0.1"
+
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per thread, so calls to Midtrans reuse kept-alive TLS connections
+    instead of a new handshake for every notification's Get Status."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
 
 
 class MidtransError(Exception):
@@ -73,7 +85,7 @@ def settings_for(environment: Environment) -> MidtransSettings:
 class MidtransClient:
     def __init__(self, settings: MidtransSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.http = session or requests.Session()
+        self.http = session or _session()
 
     @classmethod
     def for_environment(cls, environment: Environment) -> MidtransClient:
