@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.models.base import iso_utc
 from app.services import ServiceError
 
 users_cli = AppGroup("users", help="Portal users.")
@@ -123,9 +124,9 @@ def list_webhooks_command(status: str | None, limit: int) -> None:
                     "environment": delivery.environment,
                     "status": delivery.status,
                     "attempts": delivery.attempt_count,
-                    "next_attempt_at": _iso(delivery.next_attempt_at),
+                    "next_attempt_at": iso_utc(delivery.next_attempt_at),
                     "last_error": delivery.last_error,
-                    "created_at": _iso(delivery.created_at),
+                    "created_at": iso_utc(delivery.created_at),
                 }
                 for delivery in list_deliveries(status, limit)
             ]
@@ -183,10 +184,6 @@ def _environments(choice: str):
     from app.models import Environment
 
     return list(Environment) if choice == "both" else [Environment(choice)]
-
-
-def _iso(moment) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @click.command("worker")

@@ -13,6 +13,7 @@ from app.api.errors import ApiError, error_response
 from app.api.schemas import ShopPaymentRequest, first_error
 from app.midtrans.client import MidtransUnavailableError
 from app.models import Payment
+from app.models.base import iso_utc
 from app.services import ServiceError
 from app.services.checkout import CheckoutRequest, create_checkout
 from app.services.credentials import authenticate
@@ -65,7 +66,7 @@ def checkout_body(payment: Payment) -> dict:
         "environment": payment.environment,
         "amount": payment.amount,
         "currency": payment.currency,
-        "expires_at": _iso(payment.expires_at),
+        "expires_at": iso_utc(payment.expires_at),
     }
 
 
@@ -102,7 +103,7 @@ def _verify_body(view: PaymentView) -> dict:
         "currency": view.currency,
         "store_name": view.store_name,
         "redirect_url": view.redirect_url,
-        "paid_at": _iso(view.paid_at),
+        "paid_at": iso_utc(view.paid_at),
     }
 
 
@@ -169,12 +170,6 @@ def _credentials(body: dict) -> tuple[str, str]:
             401,
         )
     return client_id, client_secret
-
-
-def _iso(moment) -> str | None:
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.errorhandler(ApiError)

@@ -26,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, to the second, as every answer and webhook shows times."""
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC on every backend (SQLite hands back naive values otherwise)."""
 

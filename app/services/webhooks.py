@@ -23,7 +23,7 @@ from app.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from app.models.base import utcnow
+from app.models.base import iso_utc, utcnow
 from app.security import decrypt, encrypt, random_token
 from app.services import NotFoundError, ValidationError
 
@@ -71,7 +71,7 @@ def payment_payload(payment: Payment, event_type: EventType, changed_at: datetim
         "buyer_name": payment.buyer_name,
         "amount": payment.amount,
         "currency": payment.currency,
-        "paid_at": _iso(payment.paid_at),
+        "paid_at": iso_utc(payment.paid_at),
         "metadata": payment.metadata_ or {},
         "purchase_id": payment.purchase_id,
         "environment": str(payment.environment),
@@ -79,7 +79,7 @@ def payment_payload(payment: Payment, event_type: EventType, changed_at: datetim
     }
     if event_type != EventType.ITEM_PURCHASED:
         payload["status"] = str(payment.status)
-        payload["changed_at"] = _iso(changed_at)
+        payload["changed_at"] = iso_utc(changed_at)
     return payload
 
 
@@ -253,7 +253,3 @@ def _reset(delivery: WebhookDelivery) -> None:
     delivery.leased_until = None
     delivery.finished_at = None
     delivery.last_error = None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
