@@ -12,9 +12,9 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from app.extensions import db
 from app.models import ApiClient, Payment, PaymentStatus, Project
 from app.services import ServiceError
+from app.services.projects import SLUG_PLACEHOLDER
 
 PURCHASE_PREFIX = "pur_"
-SLUG_PLACEHOLDER = "{store_slug}"
 
 
 class AmbiguousOrderIdError(ServiceError):

@@ -26,10 +26,10 @@ from app.models import (
 from app.models.base import iso_utc, utcnow
 from app.security import decrypt, encrypt, random_token
 from app.services import NotFoundError, ValidationError
+from app.services.checkout import DIRECT_ITEM_ID
 
 log = logging.getLogger(__name__)
 
-DIRECT_ITEM_ID = "__direct__"
 # A due delivery younger than this probably still has its RQ job on the way; older ones are
 # re-enqueued by the sweeper (a second job is harmless: only one can claim the delivery).
 SWEEP_GRACE = timedelta(seconds=10)
