@@ -38,11 +38,14 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
 
     from app import models  # noqa: F401  (register every table with the metadata)
     from app.api import bp as api_bp
+    from app.portal import bp as portal_bp
     from app.purchase import bp as purchase_bp
 
     csrf.exempt(api_bp)  # machine-to-machine JSON: authenticated by credentials or signatures
     app.register_blueprint(api_bp)
     app.register_blueprint(purchase_bp)
+    app.register_blueprint(portal_bp)
+    login_manager.login_view = "portal.login"
     if app.config["MIDTRANS_SIMULATOR"]:
         from app.simulator import bp as simulator_bp
 
@@ -83,8 +86,16 @@ def _register_user_loader() -> None:
     from app.models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str):
+        # "<id>:<session_version>": a session from before the last password change (or in any
+        # other shape) loads no user, so it is logged out.
+        user_id, _, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_version != int(version):
+            return None
+        return user
 
 
 def _tune_sqlite(engine) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import User
@@ -23,18 +26,53 @@ def normalize_email(email: str) -> str:
 
 def create_user(email: str, password: str) -> User:
     address = normalize_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    _check_password_length(password, field="password")
     if find_user_by_email(address) is not None:
         raise ValidationError("a user with that email already exists", field="email")
     # werkzeug's default is scrypt: deliberately slow, salted.
     user = User(email=address, password_hash=generate_password_hash(password))
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two registrations for one address at once: the unique constraint decides.
+        db.session.rollback()
+        raise ValidationError("a user with that email already exists", field="email") from None
     return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user when the password matches; None otherwise, in about the same time whether or
+    not the address exists (an unknown address still pays for one scrypt check)."""
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_dummy_password_hash(), password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Bumps session_version too: every session issued before this one stops loading."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise ValidationError("current password is incorrect", field="current_password")
+    _check_password_length(new_password, field="new_password")
+    user.password_hash = generate_password_hash(new_password)
+    # In SQL, so two concurrent changes cannot land on the same version.
+    user.session_version = User.session_version + 1
+    db.session.commit()
 
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def _check_password_length(password: str, field: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
+        )
+
+
+@cache
+def _dummy_password_hash() -> str:
+    return generate_password_hash("lunas-no-such-user")

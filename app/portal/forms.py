@@ -1,0 +1,61 @@
+"""Portal forms. Flask-WTF adds the csrf_token field and checks it."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from app.services import ValidationError as ServiceValidationError
+from app.services.accounts import MIN_PASSWORD_LENGTH, normalize_email
+
+PASSWORD_LENGTH = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+
+
+class RegisterForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email address.")])
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_LENGTH),
+        ],
+    )
+    password_confirm = PasswordField(
+        "Confirm password",
+        validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
+    )
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            field.data = normalize_email(field.data)
+        except ServiceValidationError:
+            raise ValidationError("Enter a valid email address.") from None
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email address.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a new password."),
+            Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_LENGTH),
+        ],
+    )
+    new_password_confirm = PasswordField(
+        "Confirm new password",
+        validators=[
+            DataRequired("Repeat the new password."),
+            EqualTo("new_password", message="The passwords do not match."),
+        ],
+    )

@@ -1,0 +1,283 @@
+"""Portal accounts (SPEC §7, issue 5 item 1): register, log in and out, change password, the
+projects list, CSRF on every form, the failed-login throttle, and safe ?next= redirects."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import quote
+
+import pytest
+
+from app.extensions import db
+from app.models import User
+from app.services.accounts import find_user_by_email
+from tests.helpers import TEST_PASSWORD, new_project, new_user
+
+NEW_PASSWORD = "a different passphrase"
+
+
+def csrf_token(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no csrf_token on {path}"
+    return match.group(1)
+
+
+def post_form(client, path: str, **fields: str):
+    return client.post(path, data={"csrf_token": csrf_token(client, path), **fields})
+
+
+def register(client, email: str, password: str = TEST_PASSWORD, confirm: str | None = None):
+    return post_form(
+        client,
+        "/register",
+        email=email,
+        password=password,
+        password_confirm=password if confirm is None else confirm,
+    )
+
+
+def log_in(client, email: str = "owner@example.com", password: str = TEST_PASSWORD, path="/login"):
+    return post_form(client, path, email=email, password=password)
+
+
+def is_logged_in(client) -> bool:
+    return client.get("/projects").status_code == 200
+
+
+@pytest.fixture
+def owner(app):
+    with app.app_context():
+        new_user("owner@example.com")
+    return "owner@example.com"
+
+
+def test_register_logs_in_and_projects_shows_only_own_projects(app, client):
+    response = register(client, "Ani@Example.com")
+
+    assert response.status_code == 302 and response.headers["Location"] == "/projects"
+    with app.app_context():
+        user = find_user_by_email("ani@example.com")
+        assert user is not None and user.password_hash.startswith("scrypt:")
+        mine = new_project(name="Toko Ani", owner="ani@example.com")
+        new_project(name="Warung Orang Lain", owner="other@example.com")
+    page = client.get("/projects").get_data(as_text=True)
+    assert "Toko Ani" in page and mine.project_id in page
+    assert "Warung Orang Lain" not in page
+
+
+def test_projects_shows_an_empty_state(client, owner):
+    log_in(client)
+    assert "You have no projects yet." in client.get("/projects").get_data(as_text=True)
+
+
+def test_projects_without_login_redirects_to_login(client):
+    response = client.get("/projects")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_root_redirects_to_login_or_projects(client, owner):
+    assert client.get("/").headers["Location"] == "/login"
+    log_in(client)
+    assert client.get("/").headers["Location"] == "/projects"
+
+
+def test_portal_pages_are_english(client):
+    assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
+
+
+def test_register_refuses_a_duplicate_email(app, client, owner):
+    response = register(client, "OWNER@example.com")
+
+    assert response.status_code == 200
+    assert "An account with this email already exists." in response.get_data(as_text=True)
+    assert not is_logged_in(client)
+    with app.app_context():
+        assert db.session.query(User).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "confirm", "message"),
+    [
+        ("ani@example.com", "short", "short", "Password must be at least 8 characters."),
+        ("ani@example.com", TEST_PASSWORD, "something else", "The passwords do not match."),
+        ("not-an-email", TEST_PASSWORD, TEST_PASSWORD, "Enter a valid email address."),
+    ],
+    ids=["short-password", "mismatched-confirm", "bad-email"],
+)
+def test_register_refuses_bad_input(app, client, email, password, confirm, message):
+    response = register(client, email, password, confirm)
+
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert not is_logged_in(client)
+    with app.app_context():
+        assert db.session.query(User).count() == 0
+
+
+def test_login_with_the_right_password_logs_in(client, owner):
+    response = log_in(client, email=" Owner@Example.com")
+    assert response.status_code == 302 and response.headers["Location"] == "/projects"
+    assert is_logged_in(client)
+
+
+@pytest.mark.parametrize("email", ["owner@example.com", "nobody@example.com"])
+def test_login_with_a_wrong_password_or_unknown_email_shows_one_error(client, owner, email):
+    response = log_in(client, email=email, password="wrong password")
+
+    assert response.status_code == 200
+    assert "Invalid email or password." in response.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+    assert not is_logged_in(client)
+
+
+def test_logout_needs_post_with_csrf(client, owner):
+    log_in(client)
+
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert is_logged_in(client)
+
+    token = csrf_token(client, "/projects")  # the nav's logout form
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert not is_logged_in(client)
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        (
+            "/register",
+            {"email": "ani@example.com", "password": "x" * 12, "password_confirm": "x" * 12},
+        ),
+        ("/login", {"email": "owner@example.com", "password": TEST_PASSWORD}),
+    ],
+)
+def test_forms_without_csrf_token_are_refused(app, client, owner, path, fields):
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+
+    response = client.post(path, data=fields)
+
+    assert response.status_code == 400
+    assert not is_logged_in(client)
+
+
+def test_change_password_logs_out_other_sessions_and_keeps_this_one(app, owner):
+    changer, other = app.test_client(), app.test_client()
+    log_in(changer)
+    log_in(other)
+
+    response = post_form(
+        changer,
+        "/account/password",
+        current_password=TEST_PASSWORD,
+        new_password=NEW_PASSWORD,
+        new_password_confirm=NEW_PASSWORD,
+    )
+
+    assert response.status_code == 200
+    assert "Password changed." in response.get_data(as_text=True)
+    assert is_logged_in(changer)
+    assert not is_logged_in(other)
+    fresh = app.test_client()
+    assert log_in(fresh, password=TEST_PASSWORD).status_code == 200
+    assert log_in(fresh, password=NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "message"),
+    [
+        ("wrong password", NEW_PASSWORD, NEW_PASSWORD, "Current password is incorrect."),
+        (TEST_PASSWORD, "short", "short", "Password must be at least 8 characters."),
+        (TEST_PASSWORD, NEW_PASSWORD, "something else", "The passwords do not match."),
+    ],
+    ids=["wrong-current", "short-new", "mismatched-confirm"],
+)
+def test_change_password_refuses_bad_input(app, client, owner, current, new, confirm, message):
+    log_in(client)
+
+    response = post_form(
+        client,
+        "/account/password",
+        current_password=current,
+        new_password=new,
+        new_password_confirm=confirm,
+    )
+
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert find_user_by_email(owner).session_version == 0
+
+
+def test_change_password_requires_login(client):
+    assert client.get("/account/password").headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.usefixtures("redis_conn")
+def test_five_failures_lock_the_email_even_for_the_right_password(app, client, owner):
+    with app.app_context():
+        new_user("bystander@example.com")
+    for _ in range(5):
+        assert "Invalid email or password." in log_in(client, password="nope").get_data(
+            as_text=True
+        )
+
+    response = log_in(client)
+
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert not is_logged_in(client)
+    assert log_in(app.test_client(), email="bystander@example.com").status_code == 302
+
+
+def test_the_lock_expires_after_fifteen_minutes(app, client, owner, redis_conn):
+    for _ in range(5):
+        log_in(client, password="nope")
+    (key,) = redis_conn.keys("lunas:login-failures:*")
+    assert 0 < redis_conn.ttl(key) <= 15 * 60
+
+    redis_conn.delete(key)  # what the expiry does
+
+    assert log_in(client).status_code == 302
+
+
+def test_a_successful_login_clears_earlier_failures(client, owner, redis_conn):
+    for _ in range(4):
+        log_in(client, password="nope")
+    assert log_in(client).status_code == 302
+    assert redis_conn.keys("lunas:login-failures:*") == []
+
+
+def test_login_works_when_redis_is_down(request, app_environ, caplog):
+    app_environ["REDIS_URL"] = "redis://127.0.0.1:9/15"  # nothing listens there
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        new_user("owner@example.com")
+    client = app.test_client()
+
+    with caplog.at_level(logging.WARNING, logger="app.services.login_throttle"):
+        assert log_in(client, password="nope").status_code == 200
+        assert log_in(client).status_code == 302
+
+    assert is_logged_in(client)
+    assert "login throttle unavailable" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("next_param", "landing"),
+    [
+        ("https://evil.example", "/projects"),
+        ("//evil.example", "/projects"),
+        ("/\\evil.example", "/projects"),
+        ("/projects", "/projects"),
+        ("/account/password", "/account/password"),
+    ],
+)
+def test_login_follows_only_local_next(client, owner, next_param, landing):
+    response = log_in(client, path=f"/login?next={quote(next_param, safe='')}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == landing
