@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 09:00:00.000000
+Create Date: 2026-11-22 02:40:00.000000
 
 """
 from alembic import op
