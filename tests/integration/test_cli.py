@@ -79,6 +79,21 @@ def test_projects_create_prints_both_environments_once(app):
     )
 
 
+def create_project_with_template(app, template: str):
+    invoke(app, "users", "create", "--email", "ani@example.com", "--password", "s3cret-pass")
+    return invoke(
+        app,
+        "projects",
+        "create",
+        "--owner",
+        "ani@example.com",
+        "--name",
+        "Toko",
+        "--store-url-template",
+        template,
+    )
+
+
 @pytest.mark.parametrize(
     "template",
     [
@@ -93,18 +108,7 @@ def test_projects_create_prints_both_environments_once(app):
     ],
 )
 def test_projects_create_refuses_unsafe_store_url_templates(app, template):
-    invoke(app, "users", "create", "--email", "ani@example.com", "--password", "s3cret-pass")
-    result = invoke(
-        app,
-        "projects",
-        "create",
-        "--owner",
-        "ani@example.com",
-        "--name",
-        "Toko",
-        "--store-url-template",
-        template,
-    )
+    result = create_project_with_template(app, template)
     assert result.exit_code != 0
     assert "store" in result.output.lower()
 
@@ -118,18 +122,7 @@ def test_projects_create_refuses_unsafe_store_url_templates(app, template):
     ],
 )
 def test_projects_create_accepts_safe_store_url_templates(app, template):
-    invoke(app, "users", "create", "--email", "ani@example.com", "--password", "s3cret-pass")
-    result = invoke(
-        app,
-        "projects",
-        "create",
-        "--owner",
-        "ani@example.com",
-        "--name",
-        "Toko",
-        "--store-url-template",
-        template,
-    )
+    result = create_project_with_template(app, template)
     assert result.exit_code == 0, result.output
 
 
