@@ -1,5 +1,49 @@
-from flask import Blueprint
+from flask import Blueprint, g
 
 bp = Blueprint("portal", __name__)
 
-from app.portal import routes  # noqa: E402,F401
+# Portal pages carry tenant data and secrets: own files only, never framed, never cached.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@bp.after_request
+def add_security_headers(response):
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+@bp.app_template_filter("wib")
+def wib_filter(moment, seconds: bool = False) -> str:
+    from app.portal.clock import format_wib
+
+    return format_wib(moment, seconds)
+
+
+@bp.app_template_filter("rupiah")
+def rupiah_filter(amount: int | None) -> str:
+    """75000 -> 'Rp 75.000' (Indonesian thousands separator)."""
+    if amount is None:
+        return "—"
+    return "Rp " + f"{amount:,}".replace(",", ".")
+
+
+@bp.app_context_processor
+def project_context():
+    from app.portal.context import env_url, switch_url
+
+    if "project" not in g:
+        return {}
+    return {"project": g.project, "env": g.env, "env_url": env_url, "switch_url": switch_url}
+
+
+from app.portal import keys, payments, projects, routes, webhooks  # noqa: E402,F401

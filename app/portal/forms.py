@@ -59,3 +59,8 @@ class ChangePasswordForm(FlaskForm):
             EqualTo("new_password", message="The passwords do not match."),
         ],
     )
+
+
+class ProjectForm(FlaskForm):
+    name = StringField("Project name", validators=[DataRequired("Give the project a name.")])
+    store_url_template = StringField("Store URL template (optional)")

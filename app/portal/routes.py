@@ -1,4 +1,4 @@
-"""Merchant portal: accounts and the projects list. Thin views over app.services."""
+"""Merchant portal accounts: register, log in and out, change password."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from app.portal import bp
 from app.portal.forms import ChangePasswordForm, LoginForm, RegisterForm
 from app.services import ValidationError, login_throttle
 from app.services.accounts import authenticate, change_password, create_user
-from app.services.projects import projects_of
 
 DUPLICATE_EMAIL = "An account with this email already exists."
 BAD_LOGIN = "Invalid email or password."
@@ -102,9 +101,3 @@ def account_password():
             changed = True
             form = ChangePasswordForm(formdata=None)
     return render_template("portal/account_password.html", form=form, changed=changed)
-
-
-@bp.get("/projects")
-@login_required
-def projects():
-    return render_template("portal/projects.html", projects=projects_of(current_user))

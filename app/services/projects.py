@@ -70,7 +70,28 @@ def create_project(
 
 
 def projects_of(owner: User) -> list[Project]:
-    return list(db.session.scalars(select(Project).where(Project.owner_id == owner.id)))
+    return list(
+        db.session.scalars(
+            select(Project).where(Project.owner_id == owner.id).order_by(Project.created_at)
+        )
+    )
+
+
+def project_of_owner(owner: User, project_id: str) -> Project | None:
+    """The project only if this user owns it: None for someone else's, as for a missing one."""
+    return db.session.scalar(
+        select(Project).where(Project.id == project_id, Project.owner_id == owner.id)
+    )
+
+
+def update_project(project: Project, name: str, store_url_template: str | None) -> Project:
+    """Rename and set the store URL template; both are validated before anything changes."""
+    name = validate_project_name(name)
+    template = validate_store_url_template(store_url_template)
+    project.name = name
+    project.store_url_template = template
+    db.session.commit()
+    return project
 
 
 def validate_project_name(name: str | None) -> str:

@@ -4,7 +4,6 @@ projects list, CSRF on every form, the failed-login throttle, and safe ?next= re
 from __future__ import annotations
 
 import logging
-import re
 from urllib.parse import quote
 
 import pytest
@@ -13,19 +12,9 @@ from app.extensions import db
 from app.models import User
 from app.services.accounts import find_user_by_email
 from tests.helpers import TEST_PASSWORD, new_project, new_user
+from tests.portal_client import csrf_token, log_in, post_form
 
 NEW_PASSWORD = "a different passphrase"
-
-
-def csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match, f"no csrf_token on {path}"
-    return match.group(1)
-
-
-def post_form(client, path: str, **fields: str):
-    return client.post(path, data={"csrf_token": csrf_token(client, path), **fields})
 
 
 def register(client, email: str, password: str = TEST_PASSWORD, confirm: str | None = None):
@@ -36,10 +25,6 @@ def register(client, email: str, password: str = TEST_PASSWORD, confirm: str | N
         password=password,
         password_confirm=password if confirm is None else confirm,
     )
-
-
-def log_in(client, email: str = "owner@example.com", password: str = TEST_PASSWORD, path="/login"):
-    return post_form(client, path, email=email, password=password)
 
 
 def is_logged_in(client) -> bool:

@@ -1,0 +1,58 @@
+"""What every project page shares: the project (only the signed-in user's own) and the
+environment chosen with ?env=. Anything else answers 404, exactly like a missing object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, g, request, url_for
+from flask_login import current_user, login_required
+
+from app.models import Environment
+from app.services.projects import project_of_owner
+
+# Pages that show one object of one environment: the switch leads to the list instead.
+_SWITCH_TARGETS = {
+    "portal.payment_detail": "portal.payments",
+    "portal.delivery_detail": "portal.deliveries",
+}
+
+
+def project_page(view: Callable) -> Callable:
+    """Log-in required; calls view(project, env, **rest) with the user's own project."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(project_id: str, **kwargs):
+        project = project_of_owner(current_user, project_id)
+        if project is None:
+            abort(404)
+        env = selected_environment()
+        g.project, g.env = project, env
+        return view(project, env, **kwargs)
+
+    return wrapper
+
+
+def selected_environment() -> Environment:
+    value = request.args.get("env", Environment.SANDBOX.value)
+    try:
+        return Environment(value)
+    except ValueError:
+        abort(404)
+
+
+def env_url(endpoint: str, **values) -> str:
+    """A URL inside the current project page's project and environment."""
+    values.setdefault("env", g.env.value)
+    return url_for(endpoint, project_id=g.project.id, **values)
+
+
+def switch_url(environment: str) -> str:
+    """The same page in another environment (a list page for a one-object page)."""
+    environment = Environment(environment)
+    endpoint = _SWITCH_TARGETS.get(request.endpoint, request.endpoint)
+    if endpoint != request.endpoint:
+        return url_for(endpoint, project_id=g.project.id, env=environment.value)
+    return url_for(endpoint, **request.view_args, env=environment.value)

@@ -1,0 +1,38 @@
+// Portal: copy buttons. <button class="copy" data-copy="ID"> copies the text of element #ID.
+(function () {
+  "use strict";
+
+  function fallbackCopy(element) {
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    return copied;
+  }
+
+  function announce(button, text) {
+    var original = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", original);
+    button.textContent = text;
+    window.setTimeout(function () { button.textContent = original; }, 2000);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.copy[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var text = source.textContent.trim();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { announce(button, "Copied"); },
+        function () { announce(button, fallbackCopy(source) ? "Copied" : "Select and copy"); }
+      );
+    } else {
+      announce(button, fallbackCopy(source) ? "Copied" : "Select and copy");
+    }
+  });
+})();

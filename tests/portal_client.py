@@ -1,0 +1,25 @@
+"""Driving the portal through Flask's test client: CSRF tokens, forms, logging in."""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import TEST_PASSWORD
+
+
+def csrf_token(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no csrf_token on {path}"
+    return match.group(1)
+
+
+def post_form(client, path: str, token_from: str | None = None, **fields: str):
+    """POST a form with a valid CSRF token taken from the page it lives on (`token_from`,
+    default the same path)."""
+    token = csrf_token(client, token_from or path)
+    return client.post(path, data={"csrf_token": token, **fields})
+
+
+def log_in(client, email: str = "owner@example.com", password: str = TEST_PASSWORD, path="/login"):
+    return post_form(client, path, email=email, password=password)
