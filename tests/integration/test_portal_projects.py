@@ -1,0 +1,185 @@
+"""Portal projects (issue 5 items 2, 3 and 8): create one and get its keys once, rename it, set
+its store URL template, switch environments under an unmistakable sandbox banner, and never
+reach another user's project."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Project
+from app.services.credentials import authenticate
+from tests.helpers import new_project, new_user
+from tests.portal_client import log_in, post_form
+
+TEMPLATE = "https://karejo.example/{store_slug}"
+
+
+@pytest.fixture
+def owner(app, client):
+    with app.app_context():
+        new_user("owner@example.com")
+    log_in(client)
+    return "owner@example.com"
+
+
+@pytest.fixture
+def strangers_project(app) -> str:
+    with app.app_context():
+        return new_project(name="Toko Orang Lain", owner="stranger@example.com").project_id
+
+
+def project_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Project))
+
+
+def create(client, name="Warung Bu Sari", template=TEMPLATE):
+    return post_form(client, "/projects/new", name=name, store_url_template=template)
+
+
+def test_a_new_project_shows_both_secrets_once_and_they_work(app, client, owner):
+    response = create(client)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    sandbox = re.search(r"sk_test_\w+", page).group(0)
+    production = re.search(r"sk_live_\w+", page).group(0)
+    sandbox_id = re.search(r"lk_test_\w+", page).group(0)
+    production_id = re.search(r"lk_live_\w+", page).group(0)
+    with app.app_context():
+        assert authenticate(sandbox_id, sandbox) is not None
+        assert authenticate(production_id, production) is not None
+        project = db.session.scalar(select(Project))
+        assert (project.name, project.store_url_template) == ("Warung Bu Sari", TEMPLATE)
+
+    listing = client.get("/projects").get_data(as_text=True)
+    assert "Warung Bu Sari" in listing and f"/projects/{project.id}" in listing
+    # Shown once: no later page carries a secret.
+    for path in ("/projects", f"/projects/{project.id}/settings"):
+        later = client.get(path).get_data(as_text=True)
+        assert sandbox not in later and production not in later
+
+
+@pytest.mark.parametrize(
+    ("name", "template", "error"),
+    [
+        ("", TEMPLATE, "Give the project a name."),
+        ("x" * 101, TEMPLATE, "Name must be 1-100 characters."),
+        ("Toko", "https://karejo.example/shop", "{store_slug} exactly once"),
+        ("Toko", "https://{store_slug}/", "{store_slug} may only stand in the path"),
+        ("Toko", "javascript:alert(1)//{store_slug}", "must be an"),
+    ],
+)
+def test_a_project_with_bad_fields_is_refused_with_the_reason(
+    app, client, owner, name, template, error
+):
+    response = create(client, name=name, template=template)
+
+    assert response.status_code == 200
+    assert error in response.get_data(as_text=True)
+    assert project_count(app) == 0
+
+
+def test_creating_a_project_without_the_csrf_token_is_refused(app, client, owner):
+    response = client.post("/projects/new", data={"name": "Toko", "store_url_template": ""})
+
+    assert response.status_code == 400
+    assert project_count(app) == 0
+
+
+def test_renaming_and_changing_the_store_url_template(app, client, owner):
+    project_id = re.search(r"prj_\w+", create(client).get_data(as_text=True)).group(0)
+    path = f"/projects/{project_id}/settings"
+
+    response = post_form(
+        client, path, name="Warung Bu Sari 2", store_url_template="https://b.example/s/{store_slug}"
+    )
+
+    assert response.status_code == 302
+    assert "Project saved." in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        assert project.name == "Warung Bu Sari 2"
+        assert project.store_url_template == "https://b.example/s/{store_slug}"
+
+    # An empty template removes the "back to the store" link; a bad one changes nothing.
+    post_form(client, path, name="Warung Bu Sari 2", store_url_template="")
+    refused = post_form(client, path, name="Lain", store_url_template="https://x.example/")
+    assert "{store_slug} exactly once" in refused.get_data(as_text=True)
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        assert (project.name, project.store_url_template) == ("Warung Bu Sari 2", None)
+
+
+def test_the_sandbox_banner_and_the_environment_switch(app, client, owner):
+    project_id = re.search(r"prj_\w+", create(client).get_data(as_text=True)).group(0)
+
+    sandbox = client.get(f"/projects/{project_id}/keys").get_data(as_text=True)
+    production = client.get(f"/projects/{project_id}/keys?env=production").get_data(as_text=True)
+
+    assert "SANDBOX" in sandbox and "no real money" in sandbox
+    assert "SANDBOX" not in production and "PRODUCTION" in production
+    for page in (sandbox, production):
+        assert f'href="/projects/{project_id}/keys?env=sandbox"' in page
+        assert f'href="/projects/{project_id}/keys?env=production"' in page
+    # The tabs stay in the chosen environment.
+    assert f'href="/projects/{project_id}/payments?env=production"' in production
+    assert client.get(f"/projects/{project_id}/keys?env=staging").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "/settings",
+        "/keys",
+        "/webhooks",
+        "/payments",
+        "/deliveries",
+        "/keys?env=production",
+    ],
+)
+def test_another_users_project_is_not_found(app, client, owner, strangers_project, path):
+    response = client.get(f"/projects/{strangers_project}{path}")
+
+    assert response.status_code == 404
+    assert client.get(f"/projects/prj_doesnotexist{path}").status_code == 404
+    assert "Toko Orang Lain" not in response.get_data(as_text=True)
+    assert "Toko Orang Lain" not in client.get("/projects").get_data(as_text=True)
+
+
+def test_another_users_project_cannot_be_renamed(app, client, owner, strangers_project):
+    own = re.search(r"prj_\w+", create(client).get_data(as_text=True)).group(0)
+
+    response = post_form(
+        client,
+        f"/projects/{strangers_project}/settings",
+        token_from=f"/projects/{own}/settings",
+        name="Taken over",
+        store_url_template="",
+    )
+
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.get(Project, strangers_project).name == "Toko Orang Lain"
+
+
+def test_project_pages_need_a_login(app, client, strangers_project):
+    response = client.get(f"/projects/{strangers_project}/keys")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_portal_pages_are_not_cached_framed_or_open_to_foreign_scripts(app, client, owner):
+    response = client.get("/projects")
+
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
