@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.services import ValidationError as ServiceValidationError
@@ -64,3 +64,15 @@ class ChangePasswordForm(FlaskForm):
 class ProjectForm(FlaskForm):
     name = StringField("Project name", validators=[DataRequired("Give the project a name.")])
     store_url_template = StringField("Store URL template (optional)")
+
+
+class RotateSecretForm(FlaskForm):
+    revoke_old_now = BooleanField("Revoke the old secret at once (it has leaked)")
+
+
+class WebhookUrlForm(FlaskForm):
+    url = StringField("Webhook URL")
+
+
+class ResendFailedForm(FlaskForm):
+    since = StringField("Failed deliveries created since (WIB)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from app.extensions import db
 from app.models import ApiClient, ClientSecret, Environment
 from app.models.base import utcnow
 from app.security import hash_secret, random_token
+from app.services import NotFoundError, ValidationError
 
 _PREFIXES = {
     Environment.SANDBOX: ("lk_test_", "sk_test_"),
@@ -25,6 +27,30 @@ _DUMMY_HASH = hash_secret("lunas-dummy-secret")
 class IssuedSecret:
     client_id: str
     client_secret: str
+    # Until when the secrets it replaced keep working (None: none does any more).
+    old_valid_until: datetime | None = None
+
+
+class SecretState(StrEnum):
+    LIVE = "live"
+    GRACE = "grace"  # replaced by a rotation, still accepted until expires_at
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class SecretSummary:
+    """What the portal may show of a secret: never the secret, only its last characters."""
+
+    id: int
+    hint: str
+    created_at: datetime
+    state: SecretState
+    until: datetime | None  # the end of the grace, or the time it was revoked
+
+    @property
+    def usable(self) -> bool:
+        return self.state in (SecretState.LIVE, SecretState.GRACE)
 
 
 def new_api_client(project_id: str, environment: Environment) -> tuple[ApiClient, str]:
@@ -48,8 +74,71 @@ def rotate_secret(client: ApiClient, revoke_old_now: bool = False) -> IssuedSecr
         elif old.expires_at is None or old.expires_at > grace_end:
             old.expires_at = grace_end
     secret = _add_secret(client, Environment(client.environment))
+    still_valid = [old.expires_at for old in _live_secrets(client.id) if old.expires_at]
     db.session.commit()
-    return IssuedSecret(client.client_id, secret)
+    return IssuedSecret(client.client_id, secret, max(still_valid, default=None))
+
+
+def api_client_of(project_id: str, environment: Environment, lock: bool = False) -> ApiClient:
+    query = select(ApiClient).where(
+        ApiClient.project_id == project_id, ApiClient.environment == environment
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    client = db.session.scalar(query)
+    if client is None:
+        raise NotFoundError(f"no project {project_id!r}")
+    return client
+
+
+def rotate_project_secret(
+    project_id: str, environment: Environment, revoke_old_now: bool = False
+) -> IssuedSecret:
+    """rotate_secret for one project environment. The client row is locked so that two
+    rotations at once queue up: the second then sees (and gives a grace to) the first's."""
+    return rotate_secret(api_client_of(project_id, environment, lock=True), revoke_old_now)
+
+
+def secrets_of(project_id: str, environment: Environment) -> list[SecretSummary]:
+    """Every secret this project environment has had, newest first."""
+    _, secret_prefix = _PREFIXES[environment]
+    rows = db.session.scalars(
+        select(ClientSecret)
+        .join(ApiClient)
+        .where(ApiClient.project_id == project_id, ApiClient.environment == environment)
+        .order_by(ClientSecret.created_at.desc(), ClientSecret.id.desc())
+    )
+    now = utcnow()
+    return [
+        SecretSummary(row.id, f"{secret_prefix}…{row.hint}", row.created_at, *_state(row, now))
+        for row in rows
+    ]
+
+
+def revoke_secret(project_id: str, environment: Environment, secret_id: int) -> SecretSummary:
+    """Refused by the API from this moment on. Only a secret of this project environment."""
+    secret = db.session.scalar(
+        select(ClientSecret)
+        .join(ApiClient)
+        .where(
+            ClientSecret.id == secret_id,
+            ApiClient.project_id == project_id,
+            ApiClient.environment == environment,
+        )
+        .with_for_update(of=ClientSecret)
+        .execution_options(populate_existing=True)
+    )
+    if secret is None:
+        raise NotFoundError(f"no secret {secret_id!r}")
+    state, _ = _state(secret, utcnow())
+    if state not in (SecretState.LIVE, SecretState.GRACE):
+        raise ValidationError(f"this secret is already {state}")
+    secret.revoked_at = utcnow()
+    db.session.commit()
+    _, secret_prefix = _PREFIXES[environment]
+    return SecretSummary(
+        secret.id, f"{secret_prefix}…{secret.hint}", secret.created_at, *_state(secret, utcnow())
+    )
 
 
 def authenticate(client_id: str, client_secret: str) -> ApiClient | None:
@@ -77,6 +166,16 @@ def _live_secrets(api_client_id: int) -> list[ClientSecret]:
         )
     )
     return [row for row in rows if row.expires_at is None or row.expires_at > now]
+
+
+def _state(secret: ClientSecret, now: datetime) -> tuple[SecretState, datetime | None]:
+    if secret.revoked_at is not None:
+        return SecretState.REVOKED, secret.revoked_at
+    if secret.expires_at is None:
+        return SecretState.LIVE, None
+    if secret.expires_at > now:
+        return SecretState.GRACE, secret.expires_at
+    return SecretState.EXPIRED, secret.expires_at
 
 
 def _add_secret(client: ApiClient, environment: Environment) -> str:

@@ -36,3 +36,14 @@
     }
   });
 })();
+
+// Portal: <form data-confirm="Question?"> asks before it is sent (revoke, rotate).
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+})();
