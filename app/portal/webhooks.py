@@ -1,26 +1,169 @@
-"""Webhook endpoint settings and the delivery log."""
+"""Webhook endpoint settings (URL, signing secret, test event) and the delivery log."""
 
 from __future__ import annotations
 
-from flask import render_template
+import json
 
+from flask import abort, current_app, flash, redirect, render_template, request
+
+from app.clock import format_wib, parse_wib_datetime
+from app.models import DeliveryStatus, Environment, EventType, Project
 from app.portal import bp
-from app.portal.context import project_page
+from app.portal.context import env_url, project_page
+from app.portal.forms import ResendFailedForm, WebhookUrlForm
+from app.services import NotFoundError, ValidationError
+from app.services import webhook_log as log
+from app.services.webhooks import (
+    resend_failed_since,
+    resend_in_project,
+    rotate_secret,
+    send_test_event,
+    set_endpoint_url,
+)
 
 
-@bp.get("/projects/<project_id>/webhooks")
+@bp.route("/projects/<project_id>/webhooks", methods=["GET", "POST"])
 @project_page
-def webhooks(project, env):
-    return render_template("portal/stub.html")
+def webhooks(project: Project, env: Environment):
+    endpoint = _found(log.endpoint_of, project.id, env)
+    form = WebhookUrlForm(data={"url": endpoint.url or ""})
+    if form.validate_on_submit():
+        try:
+            released = set_endpoint_url(project.id, env, form.url.data)
+        except ValidationError as exc:
+            form.url.errors.append(_sentence(exc.message))
+        else:
+            flash(_saved_message(bool(form.url.data.strip()), len(released)))
+            return redirect(env_url("portal.webhooks"), 303)
+    return _webhooks_page(project, env, form)
+
+
+@bp.post("/projects/<project_id>/webhooks/secret")
+@project_page
+def reveal_webhook_secret(project: Project, env: Environment):
+    # A POST, so the secret is never in a URL, the history or a cache.
+    revealed = _found(log.reveal_signing_secrets, project.id, env)
+    return _webhooks_page(project, env, revealed=revealed)
+
+
+@bp.post("/projects/<project_id>/webhooks/secret/rotate")
+@project_page
+def rotate_webhook_secret(project: Project, env: Environment):
+    _found(rotate_secret, project.id, env)
+    revealed = log.reveal_signing_secrets(project.id, env)
+    return _webhooks_page(project, env, revealed=revealed, rotated=True)
+
+
+@bp.post("/projects/<project_id>/webhooks/test")
+@project_page
+def send_test_webhook(project: Project, env: Environment):
+    try:
+        delivery = _found(send_test_event, project.id, env)
+    except ValidationError:
+        flash("No webhook URL is set for this environment: save one before sending a test event.")
+        return redirect(env_url("portal.webhooks"), 303)
+    flash(f"Test event {delivery.id} queued; this page shows each attempt as it is made.")
+    return redirect(env_url("portal.delivery_detail", delivery_id=delivery.id), 303)
 
 
 @bp.get("/projects/<project_id>/deliveries")
 @project_page
-def deliveries(project, env):
-    return render_template("portal/stub.html")
+def deliveries(project: Project, env: Environment):
+    filters = {
+        "status": request.args.get("status") or None,
+        "event_type": request.args.get("event_type") or None,
+    }
+    page = log.delivery_page(
+        project.id,
+        env,
+        before=request.args.get("before"),
+        after=request.args.get("after"),
+        **filters,
+    )
+    return render_template(
+        "portal/deliveries.html",
+        page=page,
+        filters=filters,
+        statuses=list(DeliveryStatus),
+        event_types=list(EventType),
+        resend_form=ResendFailedForm(formdata=None),
+    )
+
+
+@bp.post("/projects/<project_id>/deliveries/resend-failed")
+@project_page
+def resend_failed_deliveries(project: Project, env: Environment):
+    form = ResendFailedForm()
+    since = parse_wib_datetime(form.since.data) if form.validate_on_submit() else None
+    if since is None:
+        flash("Enter the time to resend from, e.g. 2026-11-22 08:00 (WIB); nothing was resent.")
+        return redirect(env_url("portal.deliveries", status="failed"), 303)
+    count = resend_failed_since(project.id, env, since)
+    noun = "delivery" if count == 1 else "deliveries"
+    flash(f"{count} failed {noun} created since {format_wib(since)} queued to be sent again.")
+    return redirect(env_url("portal.deliveries"), 303)
 
 
 @bp.get("/projects/<project_id>/deliveries/<delivery_id>")
 @project_page
-def delivery_detail(project, env, delivery_id):
-    return render_template("portal/stub.html")
+def delivery_detail(project: Project, env: Environment, delivery_id: str):
+    detail = _found(log.delivery_detail, project.id, env, delivery_id)
+    return render_template(
+        "portal/delivery.html", detail=detail, body=_pretty(detail.delivery.body)
+    )
+
+
+@bp.post("/projects/<project_id>/deliveries/<delivery_id>/resend")
+@project_page
+def resend_delivery(project: Project, env: Environment, delivery_id: str):
+    try:
+        delivery = _found(resend_in_project, project.id, env, delivery_id)
+    except ValidationError:
+        flash("This event is being delivered right now; resend it once this attempt ends.")
+    else:
+        if delivery.status == DeliveryStatus.PENDING:
+            flash("Event queued to be sent again, with the same webhook-id and body.")
+        else:
+            flash("No webhook URL is set: the event waits and goes out once you save one.")
+    return redirect(env_url("portal.delivery_detail", delivery_id=delivery_id), 303)
+
+
+def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
+    endpoint = _found(log.endpoint_of, project.id, env)
+    return render_template(
+        "portal/webhooks.html",
+        endpoint=endpoint,
+        form=form or WebhookUrlForm(formdata=None, data={"url": endpoint.url or ""}),
+        revealed=revealed,
+        rotated=rotated,
+        previous_until=log.previous_secret_until(endpoint),
+        waiting=log.waiting_count(project.id, env),
+        grace_hours=current_app.config["CREDENTIAL_GRACE_HOURS"],
+    )
+
+
+def _found(service, *args):
+    """Call a service; an object of another project or environment is a 404."""
+    try:
+        return service(*args)
+    except NotFoundError:
+        abort(404)
+
+
+def _saved_message(has_url: bool, released: int) -> str:
+    if not has_url:
+        return "Webhook URL removed: new events wait until you set one."
+    if released:
+        return f"Webhook URL saved; {released} waiting event(s) are being sent now."
+    return "Webhook URL saved."
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + "."
+
+
+def _pretty(body: str) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body

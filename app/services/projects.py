@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,6 +17,7 @@ from app.models import Environment, Project, User, WebhookEndpoint
 from app.security import encrypt, random_token
 from app.services import ValidationError
 from app.services.credentials import new_api_client
+from app.webhooks.transport import forbidden_reason
 
 SLUG_PLACEHOLDER = "{store_slug}"
 MAX_NAME_LENGTH = 100
@@ -147,7 +150,31 @@ def validate_webhook_url(url: str | None) -> str | None:
     )
     if not parts.hostname or "@" in parts.netloc:
         raise ValidationError("webhook URL needs a host and no user name", "webhook_url")
+    if not current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]:
+        reason = _unsafe_host(parts.hostname)
+        if reason:
+            raise ValidationError(
+                f"webhook URL must be reachable on the internet, not a {reason} address",
+                "webhook_url",
+            )
     return url
+
+
+def _unsafe_host(hostname: str) -> str | None:
+    """Why a literal host is no place for a webhook (None for a name: the delivery's transport
+    guard checks the address it resolves to at send time, which is the check that counts)."""
+    host = hostname.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            # The resolver also reads shorthand IPv4 ("127.1", "0x7f000001", "2130706433").
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None
+    return forbidden_reason(str(address))
 
 
 def _check_scheme(scheme: str, field: str, require_https: bool) -> None:

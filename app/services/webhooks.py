@@ -160,12 +160,61 @@ def sweep(now: datetime | None = None) -> int:
 
 def resend(delivery_id: str) -> WebhookDelivery:
     """Start a delivery's schedule again (after `failed`, or to send a delivered one again)."""
-    delivery = db.session.get(WebhookDelivery, delivery_id)
-    if delivery is None:
-        raise NotFoundError(f"no webhook event {delivery_id!r}")
-    if delivery.status == DeliveryStatus.DELIVERING and delivery.leased_until > utcnow():
-        raise ValidationError("this event is being delivered right now")
-    _reset(delivery)
+    return _resend(delivery_id)
+
+
+def resend_in_project(
+    project_id: str, environment: Environment, delivery_id: str
+) -> WebhookDelivery:
+    """resend, for an event of this project environment only (any other: NotFoundError)."""
+    return _resend(
+        delivery_id,
+        WebhookDelivery.project_id == project_id,
+        WebhookDelivery.environment == environment,
+    )
+
+
+def resend_failed_since(project_id: str, environment: Environment, since: datetime) -> int:
+    """Every failed event of this project environment created at or after `since`, reset in
+    one statement and enqueued after its commit. Returns how many."""
+    has_url = _has_url(endpoint_for(project_id, environment))
+    now = utcnow()
+    ids = list(
+        db.session.scalars(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.project_id == project_id,
+                WebhookDelivery.environment == environment,
+                WebhookDelivery.status == DeliveryStatus.FAILED,
+                WebhookDelivery.created_at >= since,
+            )
+            .values(
+                status=DeliveryStatus.PENDING if has_url else DeliveryStatus.WAITING_FOR_ENDPOINT,
+                attempt_count=0,
+                next_attempt_at=now if has_url else None,
+                leased_until=None,
+                finished_at=None,
+                last_error=None,
+            )
+            .returning(WebhookDelivery.id)
+        )
+    )
+    db.session.commit()
+    enqueue(ids if has_url else [])
+    return len(ids)
+
+
+def send_test_event(project_id: str, environment: Environment) -> WebhookDelivery:
+    """A test.ping to the configured URL, recorded and delivered like any real event."""
+    if not _has_url(_endpoint_or_404(project_id, environment)):
+        raise ValidationError("set a webhook URL before sending a test event", field="url")
+    payload = {
+        "event": str(EventType.TEST),
+        "project_id": project_id,
+        "environment": str(environment),
+        "sent_at": iso_utc(utcnow()),
+    }
+    delivery = new_delivery(project_id, environment, EventType.TEST, payload)
     db.session.commit()
     enqueue([delivery.id] if delivery.status == DeliveryStatus.PENDING else [])
     return delivery
@@ -244,9 +293,34 @@ def _endpoint_or_404(project_id: str, environment: Environment) -> WebhookEndpoi
     return endpoint
 
 
+def _has_url(endpoint: WebhookEndpoint | None) -> bool:
+    return endpoint is not None and bool(endpoint.url)
+
+
+def _resend(delivery_id: str, *scope) -> WebhookDelivery:
+    # Locked with fresh values: a worker claiming it at this moment either finished its
+    # claim (we see `delivering` and refuse) or waits for our commit (and then re-checks).
+    delivery = db.session.scalar(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, *scope)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if delivery is None:
+        db.session.rollback()
+        raise NotFoundError(f"no webhook event {delivery_id!r}")
+    if delivery.status == DeliveryStatus.DELIVERING and delivery.leased_until > utcnow():
+        db.session.rollback()
+        raise ValidationError("this event is being delivered right now")
+    _reset(delivery)
+    db.session.commit()
+    enqueue([delivery.id] if delivery.status == DeliveryStatus.PENDING else [])
+    return delivery
+
+
 def _reset(delivery: WebhookDelivery) -> None:
     endpoint = endpoint_for(delivery.project_id, Environment(delivery.environment))
-    has_url = endpoint is not None and bool(endpoint.url)
+    has_url = _has_url(endpoint)
     delivery.status = DeliveryStatus.PENDING if has_url else DeliveryStatus.WAITING_FOR_ENDPOINT
     delivery.attempt_count = 0
     delivery.next_attempt_at = utcnow() if has_url else None
