@@ -12,6 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from app.midtrans.timefmt import format_midtrans_time
+from app.models.base import utcnow
+
 SNAP_UNAUTHORIZED = (
     "Access denied due to unauthorized transaction, please check client or server key"
 )
@@ -79,7 +82,9 @@ class FakeMidtrans:
             "gross_amount": gross_amount,
             "currency": "IDR",
             "payment_type": extra.pop("payment_type", "bank_transfer"),
-            "transaction_time": "2026-11-22 10:00:00",
+            # Now, as Midtrans reports a transaction just made (a fixed date would
+            # become a past day, which the overview treats differently).
+            "transaction_time": format_midtrans_time(utcnow()),
             "transaction_status": transaction_status,
             "fraud_status": "accept",
         }

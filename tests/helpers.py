@@ -10,7 +10,9 @@ from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.midtrans.signature import compute_signature
+from app.midtrans.timefmt import format_midtrans_time
 from app.models import Environment, User
+from app.models.base import utcnow
 from app.services.accounts import find_user_by_email
 from app.services.projects import create_project
 
@@ -84,7 +86,7 @@ def notification(
         transaction_status, "200"
     )
     body = {
-        "transaction_time": "2026-11-22 17:00:00",
+        "transaction_time": format_midtrans_time(utcnow()),
         "transaction_status": transaction_status,
         "transaction_id": extra.pop("transaction_id", "9aed5972-5b6a-401e-894b-a32c91ed1a3a"),
         "status_message": "midtrans payment notification",

@@ -6,6 +6,7 @@ from app.models.payment import (
     PaymentStatusChange,
 )
 from app.models.project import ApiClient, ClientSecret, Environment, Project, WebhookEndpoint
+from app.models.report import PaymentDayTotals
 from app.models.simulator import SimulatedTransaction
 from app.models.user import User
 from app.models.webhook import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
@@ -18,6 +19,7 @@ __all__ = [
     "EventOutcome",
     "EventType",
     "Payment",
+    "PaymentDayTotals",
     "PaymentEvent",
     "PaymentStatus",
     "PaymentStatusChange",

@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -45,6 +55,45 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "environment", "order_id"),
         Index("ix_payments_status_expires_at", "status", "expires_at"),
+        # The portal's list, search and overview (migration 0004, docs/PERFORMANCE.md).
+        Index(
+            "ix_payments_project_env_created",
+            "project_id",
+            "environment",
+            "created_at",
+            "id",
+            postgresql_where=text("status <> 'creating'"),
+            sqlite_where=text("status <> 'creating'"),
+        ),
+        Index(
+            "ix_payments_project_env_status_created",
+            "project_id",
+            "environment",
+            "status",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_payments_project_env_email_created",
+            "project_id",
+            "environment",
+            func.lower(text("buyer_email")),
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_payments_project_env_paid",
+            "project_id",
+            "environment",
+            "paid_at",
+            postgresql_include=["amount"],
+            postgresql_where=text(
+                "paid_at IS NOT NULL AND status IN ('settlement', 'refund', 'partial_refund')"
+            ),
+            sqlite_where=text(
+                "paid_at IS NOT NULL AND status IN ('settlement', 'refund', 'partial_refund')"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

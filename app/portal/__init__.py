@@ -24,7 +24,7 @@ def add_security_headers(response):
 
 @bp.app_template_filter("wib")
 def wib_filter(moment, seconds: bool = False) -> str:
-    from app.portal.clock import format_wib
+    from app.clock import format_wib
 
     return format_wib(moment, seconds)
 

@@ -1,26 +1,200 @@
-"""Payments list and detail, and the project overview."""
+"""Payments list and detail, and the project overview (a server-drawn chart)."""
 
 from __future__ import annotations
 
-from flask import render_template
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
 
+from flask import abort, render_template, request
+
+from app.clock import WIB, parse_date, start_of_day_utc, today_wib
+from app.models import Environment, PaymentStatus, Project
 from app.portal import bp
-from app.portal.context import project_page
+from app.portal.context import env_url, project_page
+from app.services import reports
+from app.services.reports import PUBLIC_STATUSES, Cursor, DayTotals, PaymentFilters
+
+OVERVIEW_DAYS = 30
+MAX_SEARCH_LENGTH = 254
+# Dates outside this span are refused (and far ones would overflow datetime arithmetic).
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 2), date(9998, 12, 30)
 
 
 @bp.get("/projects/<project_id>")
 @project_page
-def project_overview(project, env):
-    return render_template("portal/stub.html")
+def project_overview(project: Project, env: Environment):
+    overview = reports.project_overview(project.id, env, today_wib(), WIB, OVERVIEW_DAYS)
+    return render_template(
+        "portal/overview.html",
+        overview=overview,
+        revenue_chart=bar_chart(overview.days, lambda day: [day.revenue], money=True),
+        count_chart=bar_chart(overview.days, lambda day: [day.created, day.paid]),
+        day_url=day_url,
+    )
 
 
 @bp.get("/projects/<project_id>/payments")
 @project_page
-def payments(project, env):
-    return render_template("portal/stub.html")
+def payments(project: Project, env: Environment):
+    filters, applied, problems = read_filters(request.args)
+    after = _cursor_arg("after", problems)
+    before = None if after else _cursor_arg("before", problems)
+    page = reports.list_payments(project.id, env, filters, after=after, before=before)
+    return render_template(
+        "portal/payments.html",
+        page=page,
+        applied=applied,
+        filtered=not filters.is_empty,
+        problems=problems,
+        statuses=PUBLIC_STATUSES,
+        # The paging links keep the filters; the cursor is the only thing that changes.
+        older_url=page.older and env_url("portal.payments", after=page.older.encode(), **applied),
+        newer_url=page.newer and env_url("portal.payments", before=page.newer.encode(), **applied),
+        newest_url=env_url("portal.payments", **applied),
+    )
 
 
 @bp.get("/projects/<project_id>/payments/<purchase_id>")
 @project_page
-def payment_detail(project, env, purchase_id):
-    return render_template("portal/stub.html")
+def payment_detail(project: Project, env: Environment, purchase_id: str):
+    if len(purchase_id) > 64 or not purchase_id.isprintable():
+        abort(404)  # not an id we issue (and PostgreSQL refuses NUL in text)
+    detail = reports.payment_detail(project.id, env, purchase_id)
+    if detail is None:
+        abort(404)
+    return render_template("portal/payment.html", detail=detail, pretty=pretty_json)
+
+
+def day_url(day: date, **filters: str) -> str:
+    """The payments list of one WIB day."""
+    return env_url("portal.payments", **{"from": day.isoformat(), "to": day.isoformat()}, **filters)
+
+
+def read_filters(args) -> tuple[PaymentFilters, dict[str, str], list[str]]:
+    """The list's filters from the query string. Anything malformed is left out and named in
+    a problem message (never an error page). Also returns the applied ones, for the form
+    and the paging links."""
+    applied: dict[str, str] = {}
+    problems: list[str] = []
+    status = None
+    raw_status = args.get("status", "").strip()
+    if raw_status:
+        if raw_status in PUBLIC_STATUSES:
+            status = PaymentStatus(raw_status)
+            applied["status"] = raw_status
+        else:
+            problems.append(f"“{raw_status[:40]}” is not a payment status: showing every status.")
+    days = {}
+    for name, label in (("from", "From"), ("to", "To")):
+        raw = args.get(name, "").strip()
+        day = parse_date(raw)
+        if raw and (day is None or not EARLIEST_DAY <= day <= LATEST_DAY):
+            problems.append(f"{label} must be a date as YYYY-MM-DD: “{raw[:40]}” was ignored.")
+        elif day is not None:
+            days[name] = day
+            applied[name] = day.isoformat()
+    if "from" in days and "to" in days and days["from"] > days["to"]:
+        problems.append("From is after To: no payment can match.")
+    search = args.get("q", "").strip() or None
+    if search and (len(search) > MAX_SEARCH_LENGTH or any(ord(ch) < 32 for ch in search)):
+        problems.append("That search is not an order id, purchase id or email: it was ignored.")
+        search = None
+    if search:
+        applied["q"] = search
+    filters = PaymentFilters(
+        status=status,
+        created_from=start_of_day_utc(days["from"]) if "from" in days else None,
+        created_before=start_of_day_utc(days["to"] + timedelta(days=1)) if "to" in days else None,
+        search=search,
+    )
+    return filters, applied, problems
+
+
+def _cursor_arg(name: str, problems: list[str]) -> Cursor | None:
+    raw = request.args.get(name)
+    cursor = Cursor.decode(raw)
+    if raw and cursor is None:
+        problems.append("That page link is not valid (any more): showing the newest payments.")
+    return cursor
+
+
+def pretty_json(raw: str | dict | None) -> str:
+    """Indented JSON for reading; text that is not JSON is shown as it came."""
+    if isinstance(raw, dict):
+        return json.dumps(raw, indent=2, ensure_ascii=False)
+    if not raw:
+        return ""
+    try:
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except ValueError:
+        return raw
+
+
+# -- the chart -------------------------------------------------------------------------------
+
+WIDTH, PLOT_LEFT, PLOT_TOP, PLOT_HEIGHT = 760, 110, 12, 170
+PLOT_WIDTH = WIDTH - PLOT_LEFT - 8
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Slot:
+    day: DayTotals
+    x: float  # the day's column: a hover and click target as wide as the column
+    bars: list[Bar]
+    label: str | None  # an x-axis label under some columns
+
+
+@dataclass(frozen=True)
+class Chart:
+    slots: list[Slot]
+    ticks: list[tuple[float, int]]  # (y, value) of the horizontal grid lines
+    money: bool
+    width: int = WIDTH
+    height: int = PLOT_TOP + PLOT_HEIGHT + 30
+    left: int = PLOT_LEFT
+    top: int = PLOT_TOP
+    plot_width: int = PLOT_WIDTH
+    plot_height: int = PLOT_HEIGHT
+    slot_width: float = 0.0
+
+
+def bar_chart(days: list[DayTotals], values, money: bool = False) -> Chart:
+    """Geometry for an SVG bar chart: one column per day, one bar per value (side by side)."""
+    top = 4 * nice_step(-(-max(max(values(day)) for day in days) // 4))
+    slot_width = PLOT_WIDTH / len(days)
+    series = len(values(days[0]))
+    bar_width = slot_width * 0.7 / series
+    slots = []
+    for index, day in enumerate(days):
+        x = PLOT_LEFT + index * slot_width
+        bars = []
+        for number, value in enumerate(values(day)):
+            height = PLOT_HEIGHT * value / top
+            left = x + slot_width * 0.15 + number * bar_width
+            bars.append(Bar(left, PLOT_TOP + PLOT_HEIGHT - height, bar_width, height))
+        # Today and every seventh day before it (the same weekday) are labelled.
+        weekly = (len(days) - 1 - index) % 7 == 0
+        label = f"{day.day.day} {day.day:%b}" if weekly else None
+        slots.append(Slot(day, x, bars, label))
+    ticks = [(PLOT_TOP + PLOT_HEIGHT * (1 - step / 4), top * step // 4) for step in range(5)]
+    return Chart(slots, ticks, money, slot_width=slot_width)
+
+
+def nice_step(value: int) -> int:
+    """The smallest 1, 2, 2.5 or 5 × 10^k (a whole number) at or above value, at least 1."""
+    scale = 1
+    while True:
+        for multiple in (1, 2, 2.5, 5):
+            step = multiple * scale
+            if step == int(step) and step >= value:
+                return int(step)
+        scale *= 10

@@ -13,6 +13,7 @@ from app.midtrans.status import can_transition
 from app.midtrans.timefmt import parse_midtrans_time
 from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
 from app.models.base import utcnow
+from app.services import day_totals
 from app.services.webhooks import record_payment_events
 
 
@@ -53,12 +54,26 @@ def apply_status(
     if repeated_partial_refund and not _refund_amount_changed(payment, midtrans):
         # Another partial refund only when Midtrans reports a different refunded total.
         return Transition(EventOutcome.DUPLICATE)
+    paid_before = payment.paid_at
     payment.status = target
     if target == PaymentStatus.SETTLEMENT:
         payment.paid_at = _paid_at(midtrans)
         payment.paid_amount = str(midtrans.get("gross_amount") or payment.amount)
     if target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND):
         payment.refunded_amount = _text(midtrans.get("refund_amount"))
+    # The overview stores closed days' totals: a change landing on a past day (a settlement
+    # dated days ago, a reversal, a refund; a "creating" row's day, met in a crash window)
+    # marks that day stale, in this transaction, so it commits or rolls back with the change.
+    # A payment of today, the normal case, costs no statement.
+    day_totals.invalidate_past_days(
+        payment.project_id,
+        payment.environment,
+        (
+            paid_before,
+            payment.paid_at,
+            payment.created_at if current == PaymentStatus.CREATING else None,
+        ),
+    )
     change = PaymentStatusChange(
         payment_id=payment.id,
         event_id=event.id,

@@ -1,5 +1,6 @@
-"""Portal times are Western Indonesian Time (WIB, UTC+7, no daylight saving): a day on a chart
-or in a date filter is the merchant's day, not UTC's. Stored times stay UTC."""
+"""Lunas's days are Western Indonesian Time (WIB, UTC+7, no daylight saving): a day on a chart,
+in a date filter or in the stored day totals (app/services/day_totals.py) is the merchant's
+day, not UTC's. Stored times stay UTC."""
 
 from __future__ import annotations
 

@@ -1,0 +1,32 @@
+"""Stored numbers behind the portal's reports (app/services/day_totals.py owns them)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UTCDateTime
+from app.models.project import Environment
+
+
+class PaymentDayTotals(Base):
+    """One closed WIB day of one project environment, as the overview shows it.
+
+    `valid` is false once a change to that day's payments (a late settlement, a reversal)
+    made the numbers stale; every such invalidation also bumps `version`, so a computation
+    that started before it can tell, and does not store what it computed."""
+
+    __tablename__ = "payment_day_totals"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    environment: Mapped[Environment] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    created: Mapped[int] = mapped_column(Integer)
+    paid: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    # None for a row an invalidation created before any computation stored the day.
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

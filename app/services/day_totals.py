@@ -1,0 +1,277 @@
+"""Per WIB day of a project environment: payments created, payments paid, revenue. Counted
+live from the payments table, and stored once the day is closed, so that the portal overview
+reads 30 small rows and counts only the open days (docs/PERFORMANCE.md, "Portal at a million
+payments").
+
+A stored day goes stale when one of its payments changes later: Midtrans dates a settlement by
+its settlement_time, so a late notification can land on a past day; it also reverses
+settlements (settlement → cancel). app/services/payments.apply_status then calls
+`invalidate_past_days` in the transaction of the change, which marks the day invalid and bumps
+its version. The overview recomputes invalid days and stores them only if their version did
+not move meanwhile (`window_totals`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from sqlalchemy import delete, false, func, literal, literal_column, select, true, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.clock import WIB, start_of_day_utc, today_wib
+from app.extensions import db
+from app.models import Environment, Payment, PaymentDayTotals, PaymentStatus
+from app.models.base import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+# A day is stored only once it ended this long ago. By then every "creating" row of the day
+# (not counted) has become pending or been removed, and any transaction that began before
+# midnight, when the day was still today and changes to it invalidated nothing, has ended.
+CLOSED_AFTER = timedelta(hours=1)
+# Money was received: settled, possibly refunded since. A settlement Midtrans reversed
+# (settlement → cancel) never became money, so it is not revenue.
+PAID_STATUSES = (PaymentStatus.SETTLEMENT, PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND)
+_payments = Payment.__table__.c
+_totals = PaymentDayTotals.__table__
+_KEY = [_totals.c.project_id, _totals.c.environment, _totals.c.day]
+# Written as literals (not bound parameters), so that both databases can prove they imply
+# the predicates of the partial indexes from migration 0004.
+NOT_CREATING = _payments.status != literal_column(f"'{PaymentStatus.CREATING}'")
+IS_PAID = _payments.status.in_([literal_column(f"'{status}'") for status in PAID_STATUSES])
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    day: date  # a WIB day
+    created: int  # payments created that day (any status but the internal "creating")
+    paid: int  # payments paid that day (by paid_at), still counted as money received
+    revenue: int  # their gross amount, refunds not subtracted
+
+
+@dataclass(frozen=True)
+class StoredDay:
+    totals: DayTotals
+    version: int
+    valid: bool
+
+
+def is_closed(day: date, now: datetime) -> bool:
+    return start_of_day_utc(day + timedelta(days=1)) + CLOSED_AFTER <= now
+
+
+def window_totals(
+    project_id: str, environment: Environment, days: list[date], now: datetime, zone: tzinfo
+) -> list[DayTotals]:
+    """The totals of `days` (days of `zone`) in their order: stored ones for the closed days,
+    the others counted live; newly counted closed days are stored and committed.
+
+    The order is what keeps a stored day right: the versions are read first, then the days are
+    counted, then each is stored only if its version is unchanged. In READ COMMITTED each
+    statement sees what committed before it started, so a change that commits after the
+    count began has bumped the version by the time of the store, and its day stays invalid."""
+    if zone != WIB:  # stored rows are WIB days
+        counted = count_days(project_id, environment, days, zone)
+        return [counted[day] for day in days]
+    closed = {day for day in days if is_closed(day, now)}
+    stored = read_stored(project_id, environment, sorted(closed))
+    known = {day: row.totals for day, row in stored.items() if row.valid}
+    to_count = [day for day in days if day not in known]
+    counted = count_days(project_id, environment, to_count, zone) if to_count else {}
+    to_store = [counted[day] for day in to_count if day in closed]
+    if to_store:
+        store(project_id, environment, to_store, stored, now)
+    return [known.get(day) or counted[day] for day in days]
+
+
+def read_stored(
+    project_id: str, environment: Environment, days: list[date]
+) -> dict[date, StoredDay]:
+    """The stored rows of these days (valid or not), by day; one primary-key range scan."""
+    if not days:
+        return {}
+    rows = db.session.execute(
+        select(_totals).where(
+            _totals.c.project_id == project_id,
+            _totals.c.environment == str(environment),
+            _totals.c.day.between(min(days), max(days)),
+        )
+    ).mappings()
+    wanted = set(days)
+    return {
+        row["day"]: StoredDay(
+            DayTotals(row["day"], row["created"], row["paid"], row["revenue"]),
+            row["version"],
+            row["valid"],
+        )
+        for row in rows
+        if row["day"] in wanted
+    }
+
+
+def store(
+    project_id: str,
+    environment: Environment,
+    counted: list[DayTotals],
+    read: dict[date, StoredDay],
+    now: datetime,
+) -> int:
+    """Store days counted after `read` was taken, each only if no invalidation came since
+    (same version; no row then → none now), and commit. Returns how many were stored.
+
+    Should the write fail (a lock conflict), it is rolled back and nothing is stored: the
+    counted numbers are still right to show, and the next overview tries again."""
+    stored = 0
+    try:
+        # One day at a time, oldest first: invalidations lock their days in the same order,
+        # so the two never wait on each other in a cycle.
+        for totals in sorted(counted, key=lambda totals: totals.day):
+            values = dict(
+                created=totals.created,
+                paid=totals.paid,
+                revenue=totals.revenue,
+                valid=True,
+                computed_at=now,
+            )
+            earlier = read.get(totals.day)
+            if earlier is None:
+                statement = (
+                    _insert()
+                    .values(
+                        project_id=project_id,
+                        environment=str(environment),
+                        day=totals.day,
+                        version=0,
+                        **values,
+                    )
+                    .on_conflict_do_nothing(index_elements=_KEY)
+                    .execution_options(preserve_rowcount=True)  # kept for UPDATE/DELETE only
+                )
+            else:
+                statement = (
+                    update(_totals)
+                    .where(
+                        _totals.c.project_id == project_id,
+                        _totals.c.environment == str(environment),
+                        _totals.c.day == totals.day,
+                        _totals.c.version == earlier.version,
+                    )
+                    .values(**values)
+                )
+            stored += db.session.execute(statement).rowcount
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("day totals of %s %s not stored: %s", project_id, environment, exc)
+        return 0
+    return stored
+
+
+def invalidate(project_id: str, environment: Environment, *days: date) -> None:
+    """Mark these days' stored totals stale, and bump their version, in the caller's
+    transaction (one statement). A day with no row yet gets an invalid one: an overview that
+    found none before this change and counted without it then finds the row and stores
+    nothing."""
+    rows = [
+        dict(
+            project_id=project_id,
+            environment=str(environment),
+            day=day,
+            created=0,
+            paid=0,
+            revenue=0,
+            version=1,
+            valid=False,
+            computed_at=None,
+        )
+        for day in sorted(set(days))
+    ]
+    statement = _insert().values(rows)
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=_KEY, set_={"version": _totals.c.version + 1, "valid": false()}
+        )
+    )
+
+
+def invalidate_past_days(
+    project_id: str,
+    environment: Environment,
+    moments: Iterable[datetime | None],
+    now: datetime | None = None,
+) -> None:
+    """Invalidate the WIB days of these moments that are before today. Today is never
+    stored, so today's moments (the normal case) cost no statement at all."""
+    today = today_wib(now)
+    past = {moment.astimezone(WIB).date() for moment in moments if moment is not None}
+    past = {day for day in past if day < today}
+    if past:
+        invalidate(project_id, environment, *past)
+
+
+def clear(project_id: str, environment: Environment) -> None:
+    """Forget every stored day of a project environment (its past was rewritten), in the
+    caller's transaction."""
+    db.session.execute(
+        delete(PaymentDayTotals).where(
+            PaymentDayTotals.project_id == project_id,
+            PaymentDayTotals.environment == str(environment),
+        )
+    )
+
+
+def count_days(
+    project_id: str, environment: Environment, days: list[date], zone: tzinfo
+) -> dict[date, DayTotals]:
+    """Count these days (of `zone`) live, in one statement.
+
+    For each day's [start, stop) in UTC, a count (or count and sum) over an index range. Day
+    bounds come from the same clock as the list's date filter, so a day's bar and that day's
+    list agree; no per-row time-zone arithmetic, and the database does nothing per row but
+    count and add from a (partial, covering) index."""
+    bounds = [
+        select(
+            literal(n).label("n"),
+            literal(_day_start(day, zone), UTCDateTime).label("start"),
+            literal(_day_start(day + timedelta(days=1), zone), UTCDateTime).label("stop"),
+        )
+        for n, day in enumerate(days)
+    ]
+    span = (union_all(*bounds) if len(bounds) > 1 else bounds[0]).cte("days")
+    ours = (_payments.project_id == project_id, _payments.environment == environment)
+    created = (
+        select(func.count())
+        .where(*ours, _payments.created_at >= span.c.start, _payments.created_at < span.c.stop)
+        .where(NOT_CREATING)
+        .scalar_subquery()
+    )
+    paid = select(
+        func.count().label("paid"), func.coalesce(func.sum(_payments.amount), 0).label("revenue")
+    ).where(*ours, _payments.paid_at >= span.c.start, _payments.paid_at < span.c.stop, IS_PAID)
+    if db.engine.dialect.name == "postgresql":
+        # LATERAL: the count and the sum from one pass over the day's index range.
+        per_day = paid.lateral("paid_per_day")
+        query = select(span.c.n, created, per_day.c.paid, per_day.c.revenue).select_from(
+            span.join(per_day, true())
+        )
+    else:
+        query = select(
+            span.c.n,
+            created,
+            paid.with_only_columns(paid.selected_columns.paid).scalar_subquery(),
+            paid.with_only_columns(paid.selected_columns.revenue).scalar_subquery(),
+        )
+    rows = {row[0]: row[1:] for row in db.session.execute(query)}
+    return {day: DayTotals(day, *(int(value) for value in rows[n])) for n, day in enumerate(days)}
+
+
+def _day_start(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def _insert():
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(_totals)

@@ -1,0 +1,322 @@
+"""Stored totals of closed WIB days behind the portal overview (app/services/day_totals.py):
+stored once a day has been over for an hour, read back instead of recounted, invalidated by a
+late change to a past day (through the real notification path), and never overwritten with
+numbers counted before such a change committed."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select, update
+
+from app.clock import WIB, start_of_day_utc, today_wib
+from app.extensions import db
+from app.midtrans.timefmt import format_midtrans_time
+from app.models import Payment, PaymentDayTotals
+from app.services import day_totals, reports
+from tests.webhook_flow import create_payment, midtrans_moves, settle
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def today() -> date:
+    return today_wib()
+
+
+@pytest.fixture
+def noon(today) -> datetime:
+    """Today 12:00 WIB: every earlier day is closed, whatever the time the test runs at."""
+    return start_of_day_utc(today) + timedelta(hours=12)
+
+
+def day_start(today: date, days_ago: int) -> datetime:
+    return start_of_day_utc(today - timedelta(days=days_ago))
+
+
+def add_payment(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
+    """A payment row written directly (as the seed does), not through apply_status."""
+    db.session.add(payment_row(project_id, created_at, environment, **fields))
+    db.session.commit()
+
+
+def payment_row(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
+    n = next(_serial)
+    values = dict(
+        purchase_id=f"pur_days{n:020d}",
+        project_id=project_id,
+        environment=environment,
+        order_id=f"DAY-{n}",
+        amount=10_000,
+        buyer_email=f"buyer{n}@example.com",
+        status="pending",
+        expires_at=created_at + timedelta(days=1),
+        created_at=created_at,
+    )
+    values.update(fields)
+    return Payment(**values)
+
+
+def overview(project_id: str, now: datetime, environment: str = "sandbox") -> reports.Overview:
+    return reports.project_overview(project_id, environment, today_wib(now), WIB, 30, now=now)
+
+
+def numbers(result: reports.Overview, today: date, days_ago: int) -> tuple[int, int, int]:
+    [entry] = [entry for entry in result.days if entry.day == today - timedelta(days=days_ago)]
+    return entry.created, entry.paid, entry.revenue
+
+
+def stored_rows(project_id: str, today: date, environment: str = "sandbox") -> dict[int, dict]:
+    """Stored rows by days ago."""
+    rows = db.session.execute(
+        select(PaymentDayTotals.__table__).where(
+            PaymentDayTotals.project_id == project_id,
+            PaymentDayTotals.environment == environment,
+        )
+    ).mappings()
+    return {(today - row["day"]).days: dict(row) for row in rows}
+
+
+def statements_during(call) -> list[str]:
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_closed_days_are_stored_once_then_read_back_instead_of_recounted(app, project, today, noon):
+    owner = project.project_id
+    with app.app_context():
+        add_payment(
+            owner,
+            day_start(today, 3) + timedelta(hours=1),
+            status="settlement",
+            amount=50_000,
+            paid_at=day_start(today, 3) + timedelta(hours=2),
+        )
+        add_payment(owner, day_start(today, 0) + timedelta(hours=1), status="pending")
+
+        first = overview(owner, noon)
+        rows = stored_rows(owner, today)
+        second_statements = statements_during(lambda: overview(owner, noon))
+        second = overview(owner, noon)
+
+    assert numbers(first, today, 3) == (1, 1, 50_000)
+    assert numbers(first, today, 0) == (1, 0, 0)
+    assert sorted(rows) == list(range(1, 30))  # every closed day; never today
+    assert all(row["valid"] and row["version"] == 0 for row in rows.values())
+    assert (rows[3]["created"], rows[3]["paid"], rows[3]["revenue"]) == (1, 1, 50_000)
+    assert second == first
+    assert not [s for s in second_statements if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+
+    # The closed days really come from the table: a number written there is what is shown.
+    with app.app_context():
+        db.session.execute(
+            update(PaymentDayTotals)
+            .where(PaymentDayTotals.day == today - timedelta(days=3))
+            .values(created=999)
+        )
+        db.session.commit()
+        assert numbers(overview(owner, noon), today, 3) == (999, 1, 50_000)
+
+
+def test_a_late_settlement_dated_three_days_ago_changes_that_day(
+    app, client, project, fake_midtrans, today, noon
+):
+    owner = project.project_id
+    purchase_id = create_payment(client, project)
+    with app.app_context():
+        before = overview(owner, noon)
+    assert numbers(before, today, 3) == (0, 0, 0)
+
+    # Midtrans reports the settlement days late; Get Status confirms its settlement_time.
+    paid = day_start(today, 3) + timedelta(hours=10)
+    settle(client, fake_midtrans, purchase_id, settlement_time=format_midtrans_time(paid))
+
+    with app.app_context():
+        invalidated = stored_rows(owner, today)[3]
+        after = overview(owner, noon)
+        restored = stored_rows(owner, today)[3]
+    assert (invalidated["valid"], invalidated["version"]) == (False, 1)
+    assert numbers(after, today, 3) == (0, 1, 75_000)
+    assert numbers(after, today, 0) == (1, 0, 0)  # created today, counted live
+    assert (restored["valid"], restored["version"], restored["paid"]) == (True, 1, 1)
+
+
+def test_a_reversal_of_a_past_days_settlement_removes_its_revenue_from_that_day(
+    app, client, project, fake_midtrans, today, noon
+):
+    owner = project.project_id
+    purchase_id = create_payment(client, project)
+    with app.app_context():  # a payment of two days ago, paid that day
+        db.session.execute(
+            update(Payment)
+            .where(Payment.purchase_id == purchase_id)
+            .values(created_at=day_start(today, 2) + timedelta(hours=9))
+        )
+        db.session.commit()
+    paid = day_start(today, 2) + timedelta(hours=10)
+    settle(client, fake_midtrans, purchase_id, settlement_time=format_midtrans_time(paid))
+    with app.app_context():
+        before = overview(owner, noon)
+
+    reversal = midtrans_moves(
+        client, fake_midtrans, purchase_id, "cancel", settlement_time=format_midtrans_time(paid)
+    )
+
+    assert reversal.status_code == 200, reversal.get_json()
+    with app.app_context():
+        assert db.session.scalar(select(Payment.status)) == "cancel"
+        after = overview(owner, noon)
+    assert numbers(before, today, 2) == (1, 1, 75_000)
+    assert numbers(after, today, 2) == (1, 0, 0)
+
+
+def test_a_settlement_of_today_adds_no_statement_to_the_notification(
+    app, client, project, fake_midtrans
+):
+    purchase_id = create_payment(client, project)
+    with app.app_context():
+        seen = statements_during(lambda: settle(client, fake_midtrans, purchase_id))
+    assert seen and not [s for s in seen if "payment_day_totals" in s]
+
+
+def test_a_change_committed_after_the_versions_were_read_is_not_stored_stale(
+    app, project, today, noon
+):
+    owner = project.project_id
+    three, four = today - timedelta(days=3), today - timedelta(days=4)
+
+    def late_settlement(days_ago: int) -> None:
+        """What apply_status does for a late settlement: the payment and the invalidation,
+        committed together."""
+        paid = day_start(today, days_ago) + timedelta(hours=5)
+        late = payment_row(
+            owner, paid - timedelta(minutes=5), status="settlement", amount=30_000, paid_at=paid
+        )
+        db.session.add(late)
+        day_totals.invalidate_past_days(owner, "sandbox", [paid])
+        db.session.commit()
+
+    with app.app_context():
+        overview(owner, noon)  # day 3 stored (valid, version 0); day 4 too
+        late_settlement(3)  # day 3 now invalid, version 1
+        db.session.execute(PaymentDayTotals.__table__.delete().where(PaymentDayTotals.day == four))
+        db.session.commit()  # day 4 has no row at all
+
+        # An overview reads the versions, then counts...
+        read = day_totals.read_stored(owner, "sandbox", [three, four])
+        counted = day_totals.count_days(owner, "sandbox", [three, four], WIB)
+        # ...while two more late settlements commit...
+        late_settlement(3)
+        late_settlement(4)
+        # ...then stores what it counted before them: neither day may take those numbers.
+        stored = day_totals.store(owner, "sandbox", list(counted.values()), read, noon)
+        rows = stored_rows(owner, today)
+        fresh = overview(owner, noon)
+        restored = stored_rows(owner, today)
+
+    assert read[three].version == 1 and four not in read
+    assert (counted[three].paid, counted[four].paid) == (1, 0)
+    assert stored == 0
+    assert (rows[3]["valid"], rows[3]["version"]) == (False, 2)
+    assert (rows[4]["valid"], rows[4]["version"]) == (False, 1)
+    assert numbers(fresh, today, 3) == (2, 2, 60_000)
+    assert numbers(fresh, today, 4) == (1, 1, 30_000)
+    assert restored[3]["valid"] and restored[4]["valid"]
+
+
+@pytest.mark.postgres_only
+def test_a_store_waits_for_an_uncommitted_invalidation_and_then_stores_nothing(
+    app, project, today, noon
+):
+    """With real concurrency: the notification's transaction has invalidated day 3 but not
+    committed when the overview stores; the UPDATE waits on the row lock, then finds the new
+    version and leaves the day invalid."""
+    owner = project.project_id
+    three = today - timedelta(days=3)
+    invalidated, commit_now, failures = threading.Event(), threading.Event(), []
+
+    def notification_transaction():
+        try:
+            with app.app_context():
+                paid = day_start(today, 3) + timedelta(hours=5)
+                db.session.add(payment_row(owner, paid, status="settlement", paid_at=paid))
+                db.session.flush()
+                day_totals.invalidate(owner, "sandbox", three)
+                invalidated.set()
+                commit_now.wait(10)
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+            invalidated.set()
+
+    with app.app_context():
+        overview(owner, noon)
+        read = day_totals.read_stored(owner, "sandbox", [three])
+        counted = day_totals.count_days(owner, "sandbox", [three], WIB)
+        worker = threading.Thread(target=notification_transaction)
+        worker.start()
+        assert invalidated.wait(10)
+        threading.Timer(0.3, commit_now.set).start()
+        started = time.monotonic()
+        stored = day_totals.store(owner, "sandbox", list(counted.values()), read, noon)
+        waited = time.monotonic() - started
+        worker.join(10)
+        row = stored_rows(owner, today)[3]
+
+    assert not failures
+    assert counted[three].paid == 0 and stored == 0
+    assert waited >= 0.25  # it did wait for the other transaction
+    assert (row["valid"], row["version"]) == (False, 1)
+
+
+def test_a_day_that_ended_less_than_an_hour_ago_is_never_stored(app, project, today):
+    owner = project.project_id
+    with app.app_context():
+        add_payment(owner, day_start(today, 1) + timedelta(hours=23), status="pending")
+        add_payment(owner, day_start(today, 2) + timedelta(hours=23), status="pending")
+        early = overview(owner, start_of_day_utc(today) + timedelta(minutes=59))
+        early_rows = stored_rows(owner, today)
+        later = overview(owner, start_of_day_utc(today) + timedelta(hours=1))
+        later_rows = stored_rows(owner, today)
+
+    assert numbers(early, today, 1) == numbers(later, today, 1) == (1, 0, 0)
+    assert 1 not in early_rows and early_rows[2]["created"] == 1
+    assert later_rows[1]["valid"] and later_rows[1]["created"] == 1
+
+
+def test_the_overview_still_answers_when_storing_fails(app, project, noon, today):
+    """A project id with no project row: the stored rows' foreign key refuses them."""
+    with app.app_context():
+        result = overview("prj_missing", noon)
+        assert stored_rows("prj_missing", today) == {}
+    assert result.total == reports.DayTotals(result.days[0].day, 0, 0, 0)
+
+
+def test_seeding_clears_the_stored_totals_of_that_project_environment(app, project, noon, today):
+    owner = project.project_id
+    with app.app_context():
+        overview(owner, noon)
+        overview(owner, noon, environment="production")
+    result = app.test_cli_runner().invoke(
+        args=["payments", "seed", "--project", owner, "--count", "60", "--days", "10"]
+    )
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert stored_rows(owner, today) == {}
+        assert sorted(stored_rows(owner, today, "production")) == list(range(1, 30))
+        seeded = overview(owner, datetime.now(WIB))
+    assert seeded.total.created == 60
