@@ -84,6 +84,44 @@ def expire_stale_command() -> None:
     )
 
 
+@payments_cli.command("seed")
+@click.option("--project", "project_id", required=True)
+@click.option(
+    "--env", "environment", type=click.Choice(["sandbox", "production"]), default="sandbox"
+)
+@click.option("--count", default=1000, show_default=True, help="Payments to insert.")
+@click.option("--days", default=365, show_default=True, help="Spread back from now over N days.")
+@click.option("--allow-production", is_flag=True, help="Needed to seed the production environment.")
+def seed_payments_command(
+    project_id: str, environment: str, count: int, days: int, allow_production: bool
+) -> None:
+    """Insert fake payments (benchmarks, development). Fast on PostgreSQL; slow on SQLite."""
+    from app.models import Environment
+    from app.services.seed import seed_payments
+
+    if environment == "production" and not allow_production:
+        # Fake paid payments in a live dashboard (and in verify answers) would lie to a
+        # merchant about real money.
+        raise click.ClickException("seeding production needs --allow-production")
+
+    def progress(done: int) -> None:
+        click.echo(f"{done}/{count}", err=True)
+
+    try:
+        report = seed_payments(project_id, Environment(environment), count, days, progress)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo(
+        {
+            "project_id": report.project_id,
+            "environment": report.environment,
+            "inserted": report.inserted,
+            "days": report.days,
+            "seconds": round(report.seconds, 1),
+        }
+    )
+
+
 @midtrans_cli.command("notify")
 @click.argument("payment_ref")
 @click.argument("transaction_status")
