@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
@@ -57,6 +58,16 @@ def phone(chromium, live_server) -> Iterator[Callable[..., Page]]:
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def desktop(chromium, live_server) -> Iterator[Page]:
+    """A laptop-sized page for the merchant portal, allowed to use the clipboard."""
+    context = chromium.new_context(base_url=live_server, viewport=DESKTOP, locale="en-US")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
 
 
 def screenshot(page: Page, state: str) -> Path:
