@@ -122,6 +122,24 @@ def seed_payments_command(
     )
 
 
+@payments_cli.command("recount-days")
+@click.option("--project", "project_id", required=True)
+@click.option("--env", "environment", type=ENVIRONMENT_CHOICE, default="both", show_default=True)
+def recount_days_command(project_id: str, environment: str) -> None:
+    """Count the overview's stored days again (after payments were changed outside Lunas,
+    e.g. by hand in SQL or by a restore)."""
+    from app.services.reports import recount_overview
+
+    recounted = []
+    for env in _environments(environment):
+        try:
+            recount_overview(project_id, env)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        recounted.append(str(env))
+    _echo({"project_id": project_id, "recounted": recounted})
+
+
 @midtrans_cli.command("notify")
 @click.argument("payment_ref")
 @click.argument("transaction_status")

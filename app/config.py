@@ -136,6 +136,10 @@ class Config:
             "JANITOR_INTERVAL_SECONDS", get("JANITOR_INTERVAL_SECONDS"), 60
         )
         self.CREDENTIAL_GRACE_HOURS = 24
+        # How often the worker stores closed days' totals for the portal overview.
+        self.DAY_TOTALS_INTERVAL_SECONDS = parse_int(
+            "DAY_TOTALS_INTERVAL_SECONDS", get("DAY_TOTALS_INTERVAL_SECONDS"), 300
+        )
         self.WEBHOOK_SWEEP_INTERVAL_SECONDS = parse_int(
             "WEBHOOK_SWEEP_INTERVAL_SECONDS", get("WEBHOOK_SWEEP_INTERVAL_SECONDS"), 15
         )

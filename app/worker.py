@@ -26,7 +26,8 @@ WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
 
 class Maintenance(threading.Thread):
     """Database-driven upkeep on a timer: the webhook sweeper every
-    WEBHOOK_SWEEP_INTERVAL_SECONDS and the pending janitor every JANITOR_INTERVAL_SECONDS.
+    WEBHOOK_SWEEP_INTERVAL_SECONDS, the pending janitor every JANITOR_INTERVAL_SECONDS, and
+    the portal overview's closed days stored every DAY_TOTALS_INTERVAL_SECONDS.
 
     A plain thread, not an RQ scheduled job: it keeps running while Redis is down (RQ's own
     scheduler stops then), so whatever became due meanwhile is enqueued once Redis is back.
@@ -37,20 +38,25 @@ class Maintenance(threading.Thread):
         self.app = app
         self.sweep_interval = app.config["WEBHOOK_SWEEP_INTERVAL_SECONDS"]
         self.janitor_interval = app.config["JANITOR_INTERVAL_SECONDS"]
+        self.totals_interval = app.config["DAY_TOTALS_INTERVAL_SECONDS"]
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        next_janitor = 0.0
+        next_janitor = next_totals = 0.0
         while not self.stopped.is_set():
             self.sweep()
             if time.monotonic() >= next_janitor:
                 self.janitor()
                 next_janitor = time.monotonic() + self.janitor_interval
+            if time.monotonic() >= next_totals:
+                self.day_totals()
+                next_totals = time.monotonic() + self.totals_interval
             self.stopped.wait(self.sweep_interval)
 
     def run_once(self) -> None:
         self.sweep()
         self.janitor()
+        self.day_totals()
 
     def sweep(self) -> None:
         from app.services.webhooks import sweep
@@ -75,6 +81,18 @@ class Maintenance(threading.Thread):
                 return
             if report.checked or report.abandoned_removed:
                 log.info("pending janitor: %s", report)
+
+    def day_totals(self) -> None:
+        from app.services.reports import prepare_overviews
+
+        with self.app.app_context():
+            try:
+                count = prepare_overviews()
+            except Exception:
+                log.exception("storing the overview's day totals failed; will try again")
+                return
+            if count:
+                log.info("stored closed days' totals of %d project environments", count)
 
 
 def run_worker(burst: bool = False, worker_class: str = "simple") -> None:

@@ -10,8 +10,10 @@ browser: logs in through the real /login form (CSRF token parsed from the page),
 case (a project) times, with `requests`, one warm-up and then --requests sequential GETs of
 each page and prints p50/p95/max. The deep page is reached by following the "Older" link
 --deep-pages times. The overview is timed three ways, from what is stored in
-payment_day_totals (app/services/day_totals.py): its first view (the stored days deleted before
-each request), one closed day to recount (yesterday invalidated before each request), warm;
+payment_day_totals (app/services/day_totals.py): nothing stored (the stored days deleted before
+each request: a project environment before the worker's first pass), one closed day to
+recount (yesterday invalidated before each request), every closed day stored (what the seed
+and the worker's maintenance pass leave);
 the first two need DATABASE_URL. --explain also runs EXPLAIN (ANALYZE, BUFFERS) of the same
 queries (through app/services/reports.py, DATABASE_URL from the environment) and keeps the
 plans' key lines.
@@ -108,7 +110,7 @@ def overview_scenarios(project_id: str) -> list[tuple[str, str, Callable[[], Non
     path = f"/projects/{project_id}?env=sandbox"
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
-        return [("overview (30 days), warm", path, None)]
+        return [("overview, closed days stored (after the seed or a worker pass)", path, None)]
     import psycopg
 
     url = url.replace("postgresql+psycopg://", "postgresql://")
@@ -123,7 +125,7 @@ def overview_scenarios(project_id: str) -> list[tuple[str, str, Callable[[], Non
 
     return [
         (
-            "overview, first view (counts and stores 29 closed days)",
+            "overview, nothing stored (before the worker's first pass): counts 29 closed days",
             path,
             run("DELETE FROM payment_day_totals WHERE project_id = %s"),
         ),
@@ -136,7 +138,7 @@ def overview_scenarios(project_id: str) -> list[tuple[str, str, Callable[[], Non
                 yesterday,
             ),
         ),
-        ("overview (30 days), warm", path, None),
+        ("overview, closed days stored (after the seed or a worker pass)", path, None),
     ]
 
 
@@ -206,8 +208,11 @@ def explain(project_id: str) -> list[tuple[str, list[str]]]:
                 project_id, "sandbox", reports.PaymentFilters(search="buyer123@example.com")
             ),
         ),
-        ("overview, first view", overview_first_view),
-        ("overview, warm", lambda: reports.project_overview(project_id, "sandbox", today, WIB, 30)),
+        ("overview, nothing stored", overview_first_view),
+        (
+            "overview, closed days stored",
+            lambda: reports.project_overview(project_id, "sandbox", today, WIB, 30),
+        ),
     ]
     plans = []
     with app.app_context():

@@ -15,7 +15,6 @@ from app.portal.context import env_url, project_page
 from app.services import reports
 from app.services.reports import PUBLIC_STATUSES, Cursor, DayTotals, PaymentFilters
 
-OVERVIEW_DAYS = 30
 MAX_SEARCH_LENGTH = 254
 # Dates outside this span are refused (and far ones would overflow datetime arithmetic).
 EARLIEST_DAY, LATEST_DAY = date(1970, 1, 2), date(9998, 12, 30)
@@ -24,7 +23,7 @@ EARLIEST_DAY, LATEST_DAY = date(1970, 1, 2), date(9998, 12, 30)
 @bp.get("/projects/<project_id>")
 @project_page
 def project_overview(project: Project, env: Environment):
-    overview = reports.project_overview(project.id, env, today_wib(), WIB, OVERVIEW_DAYS)
+    overview = reports.project_overview(project.id, env, today_wib(), WIB)
     return render_template(
         "portal/overview.html",
         overview=overview,

@@ -8,7 +8,12 @@ its settlement_time, so a late notification can land on a past day; it also reve
 settlements (settlement → cancel). app/services/payments.apply_status then calls
 `invalidate_past_days` in the transaction of the change, which marks the day invalid and bumps
 its version. The overview recomputes invalid days and stores them only if their version did
-not move meanwhile (`window_totals`)."""
+not move meanwhile (`window_totals`).
+
+So that no merchant waits for that count, the worker's maintenance thread calls
+`fill_closed_days` every DAY_TOTALS_INTERVAL_SECONDS: every project environment whose closed
+days of the overview window are not all stored and valid gets them counted and stored in the
+background, and an overview then counts today alone."""
 
 from __future__ import annotations
 
@@ -23,8 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.clock import WIB, start_of_day_utc, today_wib
 from app.extensions import db
-from app.models import Environment, Payment, PaymentDayTotals, PaymentStatus
-from app.models.base import UTCDateTime
+from app.models import ApiClient, Environment, Payment, PaymentDayTotals, PaymentStatus
+from app.models.base import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +90,41 @@ def window_totals(
     if to_store:
         store(project_id, environment, to_store, stored, now)
     return [known.get(day) or counted[day] for day in days]
+
+
+def fill_closed_days(
+    window: int,
+    now: datetime | None = None,
+    only: tuple[str, Environment] | None = None,
+) -> int:
+    """Count and store the closed days, among the last `window` WIB days, that have no valid
+    stored row, for every project environment (or `only` that one). Returns how many project
+    environments needed it. One statement finds them, so a pass where everything is stored
+    costs that statement alone."""
+    now = now or utcnow()
+    today = today_wib(now)
+    closed = [today - timedelta(days=ago) for ago in range(window - 1, 0, -1)]
+    closed = [day for day in closed if is_closed(day, now)]
+    if not closed:
+        return 0
+    valid_rows = (
+        select(func.count())
+        .where(
+            _totals.c.project_id == ApiClient.project_id,
+            _totals.c.environment == ApiClient.environment,
+            _totals.c.day.between(closed[0], closed[-1]),
+            _totals.c.valid,
+        )
+        .scalar_subquery()
+    )
+    query = select(ApiClient.project_id, ApiClient.environment).where(valid_rows < len(closed))
+    if only is not None:
+        query = query.where(ApiClient.project_id == only[0], ApiClient.environment == only[1])
+    lacking = db.session.execute(query.order_by(ApiClient.id)).all()
+    db.session.rollback()  # end the read: each project environment below commits on its own
+    for project_id, environment in lacking:
+        window_totals(project_id, Environment(environment), closed, now, WIB)
+    return len(lacking)
 
 
 def read_stored(

@@ -22,14 +22,16 @@ from app.models import (
     PaymentEvent,
     PaymentStatus,
     PaymentStatusChange,
+    Project,
     WebhookAttempt,
     WebhookDelivery,
 )
 from app.models.base import utcnow
-from app.services import day_totals
+from app.services import NotFoundError, day_totals
 from app.services.day_totals import NOT_CREATING, DayTotals
 
 PAGE_SIZE = 50
+OVERVIEW_DAYS = 30  # the overview's window, today included
 PUBLIC_STATUSES = tuple(status for status in PaymentStatus if status != PaymentStatus.CREATING)
 _payments = Payment.__table__.c
 
@@ -253,12 +255,28 @@ class Overview:
         )
 
 
+def prepare_overviews(now: datetime | None = None, only: tuple[str, Environment] | None = None):
+    """Store the closed days of every project environment's overview window (or `only` that
+    one's) ahead of its views: the worker's maintenance pass, and the seed. Returns how many
+    project environments needed it."""
+    return day_totals.fill_closed_days(OVERVIEW_DAYS, now, only)
+
+
+def recount_overview(project_id: str, environment: Environment) -> None:
+    """Forget a project environment's stored days and count its window again now."""
+    if db.session.get(Project, project_id) is None:
+        raise NotFoundError(f"no project {project_id!r}")
+    day_totals.clear(project_id, environment)
+    db.session.commit()
+    prepare_overviews(only=(project_id, environment))
+
+
 def project_overview(
     project_id: str,
     environment: Environment,
     last: date,
     zone: tzinfo,
-    days: int = 30,
+    days: int = OVERVIEW_DAYS,
     now: datetime | None = None,
 ) -> Overview:
     """Per calendar day of `zone` (the portal's WIB) for `days` days up to `last` included.

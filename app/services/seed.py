@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, text
 from app.extensions import db
 from app.models import Environment, Payment, PaymentStatus, Project
 from app.models.base import utcnow
-from app.services import NotFoundError, ValidationError, day_totals
+from app.services import NotFoundError, ValidationError, day_totals, reports
 
 MAX_COUNT = 10_000_000
 MAX_DAYS = 3650
@@ -77,7 +77,7 @@ def seed_payments(
     postgres = db.engine.dialect.name == "postgresql"
     batch = BATCH_SQL if postgres else BATCH_PYTHON
     # Seeded rows land on past days directly, not through apply_status: the stored totals
-    # of those days would be stale. The first overview after the seed counts them again.
+    # of those days would be stale. They are counted again once the rows are in (below).
     day_totals.clear(project_id, environment)
     for low in range(1, count + 1, batch):
         high = min(low + batch - 1, count)
@@ -105,6 +105,7 @@ def seed_payments(
         # index-only scans skip the table.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE payments"))
+    reports.prepare_overviews(only=(project_id, environment))
     return SeedReport(project_id, str(environment), count, days, time.monotonic() - started)
 
 
