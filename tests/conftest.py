@@ -20,6 +20,7 @@ from app import create_app
 from app.extensions import db
 from tests.fakes import FakeMidtrans
 from tests.helpers import ProjectKeys, new_project
+from tests.portal_client import log_in
 
 BACKEND = os.environ.get("LUNAS_TEST_DATABASE", "postgresql")
 # One database per test run (named after the process), so runs on one machine never collide.
@@ -162,6 +163,15 @@ def live_server(app) -> Iterator[str]:
 def project(app) -> ProjectKeys:
     with app.app_context():
         return new_project(name="Warung Bu Sari", template="https://karejo.example/{store_slug}")
+
+
+@pytest.fixture
+def mine(app, client) -> ProjectKeys:
+    """A project of owner@example.com, who is signed in on `client` (portal tests)."""
+    with app.app_context():
+        keys = new_project(name="Warung Bu Sari")
+    log_in(client)
+    return keys
 
 
 @pytest.fixture

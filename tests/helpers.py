@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -11,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from app.extensions import db
 from app.midtrans.signature import compute_signature
 from app.midtrans.timefmt import format_midtrans_time
-from app.models import Environment, User
+from app.models import Environment, Payment, User
 from app.models.base import utcnow
 from app.services.accounts import find_user_by_email
 from app.services.projects import create_project
@@ -60,6 +62,30 @@ def new_project(
         production.client_id,
         production.client_secret,
     )
+
+
+_serial = itertools.count(1)
+
+
+def direct_payment(
+    project_id: str, created_at: datetime, environment: str = "sandbox", **fields: Any
+) -> Payment:
+    """A payment row to add directly (as the seed does), not through checkout or
+    apply_status: for tests where only the listed values matter."""
+    n = next(_serial)
+    values: dict[str, Any] = dict(
+        purchase_id=f"pur_test{n:020d}",
+        project_id=project_id,
+        environment=environment,
+        order_id=f"INV-{n}",
+        amount=10_000,
+        buyer_email=f"buyer{n}@example.com",
+        status="pending",
+        expires_at=created_at + timedelta(days=1),
+        created_at=created_at,
+    )
+    values.update(fields)
+    return Payment(**values)
 
 
 def checkout_body(keys: ProjectKeys, environment: str = "sandbox", **fields: Any) -> dict:

@@ -23,3 +23,12 @@ def post_form(client, path: str, token_from: str | None = None, **fields: str):
 
 def log_in(client, email: str = "owner@example.com", password: str = TEST_PASSWORD, path="/login"):
     return post_form(client, path, email=email, password=password)
+
+
+def post_with_token(client, path: str, token: bool = True, **fields):
+    """POST to a portal action with a session's valid CSRF token (taken from /projects), or
+    with none (token=False)."""
+    data = dict(fields)
+    if token:
+        data["csrf_token"] = csrf_token(client, "/projects")
+    return client.post(path, data=data)

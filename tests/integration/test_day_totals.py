@@ -5,7 +5,6 @@ numbers counted before such a change committed."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -20,10 +19,8 @@ from app.models import Payment, PaymentDayTotals
 from app.models.base import utcnow
 from app.services import day_totals, reports
 from app.worker import Maintenance
-from tests.helpers import new_project
+from tests.helpers import direct_payment, new_project
 from tests.webhook_flow import create_payment, midtrans_moves, settle
-
-_serial = itertools.count(1)
 
 
 @pytest.fixture
@@ -43,25 +40,8 @@ def day_start(today: date, days_ago: int) -> datetime:
 
 def add_payment(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
     """A payment row written directly (as the seed does), not through apply_status."""
-    db.session.add(payment_row(project_id, created_at, environment, **fields))
+    db.session.add(direct_payment(project_id, created_at, environment, **fields))
     db.session.commit()
-
-
-def payment_row(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
-    n = next(_serial)
-    values = dict(
-        purchase_id=f"pur_days{n:020d}",
-        project_id=project_id,
-        environment=environment,
-        order_id=f"DAY-{n}",
-        amount=10_000,
-        buyer_email=f"buyer{n}@example.com",
-        status="pending",
-        expires_at=created_at + timedelta(days=1),
-        created_at=created_at,
-    )
-    values.update(fields)
-    return Payment(**values)
 
 
 def overview(project_id: str, now: datetime, environment: str = "sandbox") -> reports.Overview:
@@ -205,7 +185,7 @@ def test_a_change_committed_after_the_versions_were_read_is_not_stored_stale(
         """What apply_status does for a late settlement: the payment and the invalidation,
         committed together."""
         paid = day_start(today, days_ago) + timedelta(hours=5)
-        late = payment_row(
+        late = direct_payment(
             owner, paid - timedelta(minutes=5), status="settlement", amount=30_000, paid_at=paid
         )
         db.session.add(late)
@@ -255,7 +235,7 @@ def test_a_store_waits_for_an_uncommitted_invalidation_and_then_stores_nothing(
         try:
             with app.app_context():
                 paid = day_start(today, 3) + timedelta(hours=5)
-                db.session.add(payment_row(owner, paid, status="settlement", paid_at=paid))
+                db.session.add(direct_payment(owner, paid, status="settlement", paid_at=paid))
                 db.session.flush()
                 day_totals.invalidate(owner, "sandbox", three)
                 invalidated.set()

@@ -18,8 +18,8 @@ from app.extensions import db
 from app.models import DeliveryStatus, EventType, WebhookDelivery
 from app.models.base import utcnow
 from app.services.webhooks import new_delivery
-from tests.helpers import ProjectKeys, new_project
-from tests.portal_client import csrf_token, log_in
+from tests.helpers import new_project
+from tests.portal_client import post_with_token
 from tests.receiver import MerchantReceiver, Reply
 from tests.webhook_flow import (
     attempt_delivery,
@@ -35,24 +35,13 @@ MERCHANT_URL = "https://hooks.merchant.example/lunas"
 EVENT_LINK = re.compile(r'/deliveries/(evt_\w+)\?env=sandbox">')
 
 
-@pytest.fixture
-def mine(app, client) -> ProjectKeys:
-    with app.app_context():
-        keys = new_project(name="Warung Bu Sari")
-    log_in(client)
-    return keys
-
-
 def url(project_id: str, path: str = "deliveries", env: str = "sandbox", **query) -> str:
     extra = "".join(f"&{key}={value}" for key, value in query.items())
     return f"/projects/{project_id}/{path}?env={env}{extra}"
 
 
 def post(client, project_id: str, path: str, env: str = "sandbox", token=True, **fields):
-    data = dict(fields)
-    if token:
-        data["csrf_token"] = csrf_token(client, "/projects")
-    return client.post(url(project_id, path, env), data=data)
+    return post_with_token(client, url(project_id, path, env), token, **fields)
 
 
 def add_delivery(

@@ -92,6 +92,32 @@ def test_another_users_objects_are_not_found_by_any_route_or_method(app, client,
     assert database_snapshot(app) == before
 
 
+def test_another_users_objects_are_not_found_under_ones_own_project(app, client, tenants):
+    """The object's id checked against the project in the URL, not only the project against
+    the user: A's project id with B's payment, event or secret id."""
+    token = csrf_token(client, f"/projects/{tenants['own']}/settings")
+    before = database_snapshot(app)
+    tried = []
+
+    for rule in portal_project_rules(app):
+        if rule.arguments == {"project_id"}:
+            continue
+        values = {**tenants["values"], "project_id": tenants["own"]}
+        path = rule.build({k: values[k] for k in rule.arguments})[1]
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            url = f"{path}?env=sandbox"
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data={"csrf_token": token})
+            tried.append(f"{method} {url}")
+            assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+            assert "rahasia@b.example" not in response.get_data(as_text=True)
+
+    assert len(tried) >= 4  # payment, delivery (and its resend), revoke a secret
+    assert database_snapshot(app) == before
+
+
 def test_the_same_projects_other_environment_does_not_show_an_object(app, client, fake_midtrans):
     with app.app_context():
         own = new_project(name="Toko A", owner="a@example.com")

@@ -16,18 +16,9 @@ from app.models import ApiClient, ClientSecret
 from app.models.base import utcnow
 from app.services.credentials import authenticate
 from tests.helpers import ProjectKeys, checkout_body, new_project, new_user
-from tests.portal_client import csrf_token, log_in
+from tests.portal_client import csrf_token, log_in, post_with_token
 
 SECRET = re.compile(r"sk_(?:test|live)_[A-Za-z0-9]{48}")
-
-
-@pytest.fixture
-def mine(app, client) -> ProjectKeys:
-    """The signed-in owner's project."""
-    with app.app_context():
-        keys = new_project(name="Warung Bu Sari")
-    log_in(client)
-    return keys
 
 
 @pytest.fixture
@@ -41,10 +32,8 @@ def keys_url(project_id: str, env: str = "sandbox") -> str:
 
 
 def post(client, project_id: str, action: str, env: str = "sandbox", token=True, **fields):
-    data = dict(fields)
-    if token:
-        data["csrf_token"] = csrf_token(client, "/projects")
-    return client.post(f"/projects/{project_id}/keys/{action}?env={env}", data=data)
+    path = f"/projects/{project_id}/keys/{action}?env={env}"
+    return post_with_token(client, path, token, **fields)
 
 
 def rotate(client, project_id: str, env: str = "sandbox", revoke_old_now=False, token=True):

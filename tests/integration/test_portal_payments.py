@@ -5,7 +5,6 @@ numbers, and that nobody sees another tenant's (or another environment's) paymen
 from __future__ import annotations
 
 import html
-import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from app.clock import WIB, start_of_day_utc, today_wib
 from app.extensions import db
 from app.models import Payment
 from app.services import reports
-from tests.helpers import new_project, notification
+from tests.helpers import direct_payment, new_project, notification
 from tests.portal_client import log_in
 from tests.receiver import MerchantReceiver, Reply
 from tests.webhook_flow import (
@@ -30,26 +29,11 @@ from tests.webhook_flow import (
     settle,
 )
 
-_serial = itertools.count(1)
 T0 = datetime(2026, 5, 5, 3, 0, tzinfo=UTC)
 
 
 def add_payment(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
-    """A payment row written directly: for tests where only the listed values matter."""
-    n = next(_serial)
-    values = dict(
-        purchase_id=f"pur_test{n:020d}",
-        project_id=project_id,
-        environment=environment,
-        order_id=f"INV-{n}",
-        amount=10_000,
-        buyer_email=f"buyer{n}@example.com",
-        status="pending",
-        expires_at=created_at + timedelta(days=1),
-        created_at=created_at,
-    )
-    values.update(fields)
-    payment = Payment(**values)
+    payment = direct_payment(project_id, created_at, environment, **fields)
     db.session.add(payment)
     db.session.commit()
     return payment.purchase_id

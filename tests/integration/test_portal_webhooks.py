@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import DeliveryStatus, Environment, EventType, WebhookDelivery
 from app.services.webhooks import endpoint_for, new_delivery
 from tests.helpers import ProjectKeys, new_project
-from tests.portal_client import csrf_token, log_in
+from tests.portal_client import post_with_token
 from tests.receiver import MerchantReceiver
 from tests.webhook_flow import (
     delivery_rows,
@@ -30,14 +30,6 @@ from tests.webhook_flow import (
 
 WHSEC = re.compile(r"whsec_[A-Za-z0-9+/=]{40,}")
 MERCHANT_URL = "https://hooks.merchant.example/lunas"
-
-
-@pytest.fixture
-def mine(app, client) -> ProjectKeys:
-    with app.app_context():
-        keys = new_project(name="Warung Bu Sari")
-    log_in(client)
-    return keys
 
 
 @pytest.fixture
@@ -53,10 +45,7 @@ def page_url(project_id: str, path: str = "webhooks", env: str = "sandbox") -> s
 
 
 def post(client, project_id: str, path: str, env: str = "sandbox", token=True, **fields):
-    data = dict(fields)
-    if token:
-        data["csrf_token"] = csrf_token(client, "/projects")
-    return client.post(page_url(project_id, path, env), data=data)
+    return post_with_token(client, page_url(project_id, path, env), token, **fields)
 
 
 def save_url(client, project_id: str, url: str, env: str = "sandbox", token=True):
