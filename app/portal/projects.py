@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.models import Environment, Project
@@ -34,7 +34,11 @@ def new_project():
             # The secrets exist in plain text only in this response (sent with no-store).
             keys = [(environment, created.keys[environment]) for environment in Environment]
             return render_template(
-                "portal/project_created.html", created=created.project, keys=keys
+                "portal/project_created.html",
+                created=created.project,
+                keys=keys,
+                sandbox=created.keys[Environment.SANDBOX],
+                public_base_url=current_app.config["PUBLIC_BASE_URL"],
             )
     return render_template("portal/project_new.html", form=form)
 

@@ -4,7 +4,10 @@ reach another user's project."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from base64 import b64encode
 
 import pytest
 from sqlalchemy import func, select
@@ -183,3 +186,25 @@ def test_portal_pages_are_not_cached_framed_or_open_to_foreign_scripts(app, clie
     assert response.headers["X-Frame-Options"] == "DENY"
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_the_created_page_offers_a_sandbox_checkout_command_that_works(
+    app, client, owner, fake_midtrans
+):
+    page = html.unescape(create(client).get_data(as_text=True))
+
+    command = re.search(r'<pre class="raw" id="try-checkout">(.*?)</pre>', page, re.S).group(1)
+    url = re.search(r"curl -X POST (\S+)", command).group(1)
+    user, secret = re.search(r"-u '([^:']+):([^']+)'", command).groups()
+    body = json.loads(re.search(r"-d '(.*)'", command).group(1))
+    assert url == app.config["PUBLIC_BASE_URL"] + "/api/platform/shop-payment"
+    assert user.startswith("lk_test_") and secret.startswith("sk_test_")
+
+    # Run as the merchant's terminal would: Basic credentials, the JSON body as printed.
+    answer = client.post(
+        "/api/platform/shop-payment",
+        json=body,
+        headers={"Authorization": "Basic " + b64encode(f"{user}:{secret}".encode()).decode()},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["environment"] == "sandbox"
