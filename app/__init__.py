@@ -51,6 +51,9 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
 
         app.register_blueprint(simulator_bp)
 
+    from app import input_guard
+
+    input_guard.install(app)
     _register_error_handlers(app)
     _register_user_loader()
 
@@ -72,7 +75,12 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if wants_json():
             return from_http_exception(exc)
-        return render_template("error.html", status=exc.code, name=exc.name), exc.code
+        return (
+            render_template(
+                "error.html", status=exc.code, name=exc.name, description=exc.description
+            ),
+            exc.code,
+        )
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

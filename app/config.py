@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -65,10 +66,11 @@ def _instance_secret(instance_path: Path, filename: str) -> str:
     else:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
-    for _ in range(50):
+    for _ in range(50):  # the process that created it may not have written it yet
         value = path.read_text().strip()
         if value:
             return value
+        time.sleep(0.02)
     raise ConfigError(f"{path} is empty; delete it so it can be generated again")
 
 

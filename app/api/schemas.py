@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9\-_.~]{1,50}$"
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -37,6 +38,14 @@ class ShopPaymentRequest(BaseModel):
     item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
     metadata: dict[str, MetadataValue] | None = None
 
+    @field_validator("buyer_name", "item_name")
+    @classmethod
+    def _check_text(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL, and no name needs one.
+        if value is not None and "\x00" in value:
+            raise PydanticCustomError("nul_character", "must not contain a NUL character")
+        return value
+
     @field_validator("buyer_email")
     @classmethod
     def _check_email(cls, value: str) -> str:
@@ -54,6 +63,8 @@ class ShopPaymentRequest(BaseModel):
         if len(value) > 50:
             raise ValueError("metadata may have at most 50 keys")
         for key, item in value.items():
+            if "\x00" in key or (isinstance(item, str) and "\x00" in item):
+                raise PydanticCustomError("nul_character", "must not contain a NUL character")
             if not 1 <= len(key) <= 40:
                 raise ValueError("metadata keys must be 1-40 characters")
             if isinstance(item, str) and len(item) > 500:
@@ -84,6 +95,8 @@ def first_error(exc: PydanticValidationError) -> tuple[str, str | None]:
         return f"unknown field {field!r}", field
     if error["type"] == "missing":
         return f"{field} is required", field
+    if error["type"] == "nul_character":
+        return f"{field} must not contain a NUL character", field
     if field == "metadata":
         context = error.get("ctx", {}).get("error")
         if context is not None:

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from app.models import Environment
 from app.services.projects import project_of_owner
 
+MAX_ROW_ID = 2**63 - 1
 # Pages that show one object of one environment: the switch leads to the list instead.
 _SWITCH_TARGETS = {
     "portal.payment_detail": "portal.payments",
@@ -25,6 +26,8 @@ def project_page(view: Callable) -> Callable:
     @wraps(view)
     @login_required
     def wrapper(project_id: str, **kwargs):
+        if any(isinstance(value, int) and value > MAX_ROW_ID for value in kwargs.values()):
+            abort(404)  # no row has such an id (and the database's BIGINT cannot hold it)
         project = project_of_owner(current_user, project_id)
         if project is None:
             abort(404)

@@ -143,7 +143,7 @@ def revoke_secret(project_id: str, environment: Environment, secret_id: int) -> 
 
 def authenticate(client_id: str, client_secret: str) -> ApiClient | None:
     """The ApiClient whose id and a live secret both match, compared in constant time."""
-    client = db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    client = find_api_client(client_id)
     if client is None:
         hmac.compare_digest(hash_secret(client_secret), _DUMMY_HASH)  # same work either way
         return None
@@ -155,6 +155,8 @@ def authenticate(client_id: str, client_secret: str) -> ApiClient | None:
 
 
 def find_api_client(client_id: str) -> ApiClient | None:
+    if "\x00" in client_id:
+        return None  # no id of ours has one (and PostgreSQL text cannot hold it)
     return db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
 
 

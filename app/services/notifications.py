@@ -50,7 +50,9 @@ def record_notification(raw_body: bytes, headers: dict[str, str], remote_addr: s
     """Step 1: keep the untrusted request before believing any of it."""
     event = PaymentEvent(
         source="notification",
-        raw_body=raw_body.decode("utf-8", errors="replace"),
+        # PostgreSQL text cannot hold NUL: a raw NUL byte (never valid JSON) is kept as U+FFFD
+        # so that the request is stored all the same.
+        raw_body=raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
         headers={name: headers[name][:500] for name in STORED_HEADERS if name in headers},
         remote_addr=(remote_addr or "")[:64] or None,
         received_at=utcnow(),
@@ -134,6 +136,13 @@ def _parse(event: PaymentEvent) -> dict[str, Any]:
         data = None
     if not isinstance(data, dict):
         _refuse(event, EventOutcome.INVALID, ValidationError("body must be a JSON object"))
+    for name, value in data.items():
+        if isinstance(value, str) and "\x00" in value:
+            _refuse(
+                event,
+                EventOutcome.INVALID,
+                ValidationError(f"{name[:40]!r} must not contain a NUL character", field=None),
+            )
     for name in REQUIRED_FIELDS:
         value = data.get(name)
         if not isinstance(value, str) or not value.strip():

@@ -1,0 +1,168 @@
+"""Hostile input that no form or client of ours would send: NUL characters (PostgreSQL text
+cannot hold one, so they used to fail deep in a query as a 500) and ids too large for the
+database. Each is answered with a clear 4xx in the right shape and changes nothing; a Midtrans
+notification carrying one is still stored first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Payment, PaymentEvent, Project
+from tests.helpers import checkout_body, notification
+from tests.portal_client import post_form, post_with_token
+from tests.webhook_flow import create_payment
+
+SHOP_PAYMENT = "/api/platform/shop-payment"
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"buyer_name": "Sari\u0000"}, "buyer_name"),
+        ({"item_name": "Nasi\u0000Goreng"}, "item_name"),
+        ({"metadata": {"store_name": "Warung\u0000"}}, "metadata"),
+        ({"metadata": {"store\u0000name": "Warung"}}, "metadata"),
+    ],
+)
+def test_a_checkout_field_with_a_nul_is_refused_by_name_and_creates_nothing(
+    app, client, project, fake_midtrans, fields, field
+):
+    response = client.post(SHOP_PAYMENT, json=checkout_body(project, **fields))
+
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_request", field)
+    assert "NUL" in error["message"]
+    assert count(app, Payment) == 0
+    assert not fake_midtrans.calls("POST", "/snap")
+
+
+def test_a_client_id_with_a_nul_is_an_unknown_client(app, client, project, fake_midtrans):
+    body = {**checkout_body(project), "client_id": project.sandbox_id + "\u0000"}
+
+    response = client.post(SHOP_PAYMENT, json=body)
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_client"
+    assert count(app, Payment) == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["order_id=pur_%00", "order_id=INV%00-1", "order_id=INV-1&client_id=lk_test_%00"],
+)
+def test_verify_with_a_nul_in_the_query_is_a_400_in_the_envelope(client, query):
+    response = client.get(f"{SHOP_PAYMENT}/verify?{query}")
+
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and "NUL" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/purchase/callback?order_id=pur_%00", "/pay/pur_%00", "/projects/%00"]
+)
+def test_pages_with_a_nul_in_the_url_are_a_400_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+
+
+def test_log_in_and_register_with_a_nul_are_refused_and_create_nothing(app, client):
+    from app.models import User
+
+    logged = post_form(client, "/login", email="ani\u0000@example.com", password="x")
+    registered = post_form(
+        client,
+        "/register",
+        email="ani@example.com",
+        password="panjang sekali\u0000",
+        password_confirm="panjang sekali\u0000",
+    )
+
+    assert (logged.status_code, registered.status_code) == (400, 400)
+    assert count(app, User) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("settings", "name"),
+        ("settings", "store_url_template"),
+        ("webhooks", "url"),
+        ("deliveries/resend-failed", "since"),
+    ],
+)
+def test_portal_forms_with_a_nul_are_refused_and_change_nothing(app, client, mine, path, field):
+    response = post_with_token(
+        client, f"/projects/{mine.project_id}/{path}?env=sandbox", **{field: "x\u0000"}
+    )
+
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.get(Project, mine.project_id).name == "Warung Bu Sari"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "payments?env=sandbox&q=INV%00",
+        "payments?env=sandbox&after=%00",
+        "deliveries?env=sandbox&status=%00",
+        "deliveries/evt_%00?env=sandbox",
+        "payments/pur_%00?env=sandbox",
+    ],
+)
+def test_portal_pages_with_a_nul_in_the_query_or_path_are_400(client, mine, path):
+    assert client.get(f"/projects/{mine.project_id}/{path}").status_code == 400
+
+
+def test_revoking_a_secret_id_too_large_for_the_database_is_404(client, mine):
+    response = post_with_token(client, f"/projects/{mine.project_id}/keys/{10**30}/revoke")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("field", ["order_id", "transaction_status", "fraud_status"])
+def test_a_notification_with_a_nul_is_stored_then_refused_as_invalid(
+    app, client, project, fake_midtrans, field
+):
+    purchase_id = create_payment(client, project)
+    body = notification(purchase_id, "settlement", app.config["MIDTRANS_SANDBOX_SERVER_KEY"])
+    body[field] += "\u0000"
+
+    response = client.post(
+        "/api/midtrans/notification", data=json.dumps(body), content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    with app.app_context():
+        event = db.session.scalar(select(PaymentEvent).order_by(PaymentEvent.id.desc()))
+        assert json.loads(event.raw_body)[field] == body[field]  # kept exactly as it came
+        assert event.outcome == "invalid"
+        status = db.session.scalar(select(Payment.status))
+    assert status == "pending"
+
+
+def test_a_notification_with_a_raw_nul_byte_is_still_stored(app, client):
+    response = client.post(
+        "/api/midtrans/notification",
+        data=b'{"order_id": "pur_x\x00"}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    with app.app_context():
+        event = db.session.scalar(select(PaymentEvent))
+    assert event.raw_body == '{"order_id": "pur_x\ufffd"}'
+    assert event.outcome == "invalid"
