@@ -61,16 +61,16 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        email = form.email.data
-        if login_throttle.is_locked(email):
+        email, address = form.email.data, request.remote_addr
+        if login_throttle.is_locked(email, address):
             error = LOCKED
         else:
             user = authenticate(email, form.password.data)
             if user is None:
-                login_throttle.record_failure(email)
+                login_throttle.record_failure(email, address)
                 error = BAD_LOGIN
             else:
-                login_throttle.clear_failures(email)
+                login_throttle.clear_failures(email, address)
                 login_user(user)
                 return redirect(safe_next(request.args.get("next")))
     status = 429 if error == LOCKED else 200

@@ -202,8 +202,17 @@ def test_change_password_requires_login(client):
     assert client.get("/account/password").headers["Location"].startswith("/login?next=")
 
 
+def client_at(app, address: str):
+    """A browser at another network address."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
 @pytest.mark.usefixtures("redis_conn")
-def test_five_failures_lock_the_email_even_for_the_right_password(app, client, owner):
+def test_five_failures_lock_the_email_from_that_address_even_for_the_right_password(
+    app, client, owner
+):
     with app.app_context():
         new_user("bystander@example.com")
     for _ in range(5):
@@ -219,22 +228,55 @@ def test_five_failures_lock_the_email_even_for_the_right_password(app, client, o
     assert log_in(app.test_client(), email="bystander@example.com").status_code == 302
 
 
+@pytest.mark.usefixtures("redis_conn")
+def test_a_stranger_guessing_elsewhere_does_not_lock_the_owner_out(app, client, owner):
+    stranger = client_at(app, "203.0.113.66")
+    for _ in range(6):
+        log_in(stranger, password="nope")
+    assert log_in(stranger).status_code == 429
+
+    assert log_in(client).status_code == 302  # the owner, from their own address
+
+
+@pytest.mark.usefixtures("redis_conn")
+def test_guessing_spread_over_many_addresses_locks_the_email_for_everyone(app, client, owner):
+    for n in range(10):  # 10 addresses × 5 = MAX_FAILURES_PER_EMAIL
+        browser = client_at(app, f"198.51.100.{n + 1}")
+        for _ in range(5):
+            log_in(browser, password="nope")
+
+    assert log_in(client).status_code == 429
+    assert log_in(client_at(app, "192.0.2.1"), email="other@example.com").status_code == 200
+
+
+@pytest.mark.usefixtures("redis_conn")
+def test_one_address_trying_many_emails_is_locked_even_for_a_new_one(app, client, owner):
+    attacker = client_at(app, "203.0.113.7")
+    for n in range(50):  # MAX_FAILURES_PER_ADDRESS, one try per email
+        log_in(attacker, email=f"user{n}@example.com", password="nope")
+
+    assert log_in(attacker).status_code == 429  # even the right password of a real account
+    assert log_in(client).status_code == 302  # everyone else is unaffected
+
+
 def test_the_lock_expires_after_fifteen_minutes(app, client, owner, redis_conn):
     for _ in range(5):
         log_in(client, password="nope")
-    (key,) = redis_conn.keys("lunas:login-failures:*")
-    assert 0 < redis_conn.ttl(key) <= 15 * 60
+    keys = redis_conn.keys("lunas:login-failures:*")
+    assert len(keys) == 3 and all(0 < redis_conn.ttl(key) <= 15 * 60 for key in keys)
 
-    redis_conn.delete(key)  # what the expiry does
+    redis_conn.delete(*keys)  # what the expiry does
 
     assert log_in(client).status_code == 302
 
 
-def test_a_successful_login_clears_earlier_failures(client, owner, redis_conn):
+def test_a_successful_login_clears_earlier_failures_from_that_address(client, owner, redis_conn):
     for _ in range(4):
         log_in(client, password="nope")
     assert log_in(client).status_code == 302
-    assert redis_conn.keys("lunas:login-failures:*") == []
+    assert redis_conn.keys("lunas:login-failures:pair:*") == []
+    # The wider counts keep running: a success cannot reset a spread-out attack's count.
+    assert len(redis_conn.keys("lunas:login-failures:*")) == 2
 
 
 def test_login_works_when_redis_is_down(request, app_environ, caplog):

@@ -115,7 +115,7 @@ def test_the_older_link_keeps_the_filters(app, client, mine):
     assert listed(client, older) == failed[50:]
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "%00%ff", "MjAyNi0xMS0yMnxldnRfeA", "x" * 500])
+@pytest.mark.parametrize("cursor", ["garbage", "%ff%fe", "MjAyNi0xMS0yMnxldnRfeA", "x" * 500])
 def test_a_malformed_cursor_shows_the_first_page(app, client, mine, cursor):
     newest = add_delivery(app, mine.project_id)
 

@@ -162,14 +162,14 @@ def test_pagination_walks_every_row_once_in_order_even_with_equal_times(app, cli
         "after=garbage",
         "after=MTIzNA",  # base64 of "1234": no id
         "after=OTk5OTk5OTk5OTk5OTk5OTk5OS4x",  # a time far beyond datetime's range
-        "before=%00%ff",
+        "before=%ff%fe",
         "after=" + "A" * 500,
         "status=creating",
         "status=%3Cscript%3E",
         "from=2026-02-30&to=yesterday",
         "from=0001-01-01&to=9999-12-31",
         "from=2026-05-06&to=2026-05-01",
-        "q=%00",
+        "q=%01",  # a control character (NUL itself is a 400: test_hostile_input)
         "q=" + "x" * 300,
     ],
 )
@@ -284,7 +284,7 @@ def test_another_users_project_and_payment_and_the_other_environment_are_404(
         f"/projects/{owner}/payments/{mine_in_production}",  # sandbox is the default
         f"/projects/{owner}/payments/{mine_in_production}?env=sandbox",
         f"/projects/{owner}/payments/{creating}",
-        f"/projects/{owner}/payments/pur_%00",  # PostgreSQL refuses NUL: still a plain 404
+        f"/projects/{owner}/payments/pur_%01",  # not an id we issue: still a plain 404
     ):
         assert client.get(path).status_code == 404, path
     assert (
