@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
-JAKARTA = timezone(timedelta(hours=7), "WIB")  # Indonesia keeps no daylight saving time
+from app.clock import WIB
+
 _FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -15,13 +16,13 @@ def parse_midtrans_time(value: object) -> datetime | None:
         local = datetime.strptime(value.strip(), _FORMAT)
     except ValueError:
         return None
-    return local.replace(tzinfo=JAKARTA).astimezone(UTC)
+    return local.replace(tzinfo=WIB).astimezone(UTC)
 
 
 def format_midtrans_time(moment: datetime) -> str:
-    return moment.astimezone(JAKARTA).strftime(_FORMAT)
+    return moment.astimezone(WIB).strftime(_FORMAT)
 
 
 def format_expiry_start(moment: datetime) -> str:
     """Snap's expiry.start_time: "yyyy-MM-dd HH:mm:ss +0700"."""
-    return moment.astimezone(JAKARTA).strftime(_FORMAT + " %z")
+    return moment.astimezone(WIB).strftime(_FORMAT + " %z")
