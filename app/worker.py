@@ -61,38 +61,33 @@ class Maintenance(threading.Thread):
     def sweep(self) -> None:
         from app.services.webhooks import sweep
 
-        with self.app.app_context():
-            try:
-                count = sweep()
-            except Exception:
-                log.exception("webhook sweeper failed; will try again")
-                return
-            if count:
-                log.info("webhook sweeper re-enqueued %d deliveries", count)
+        count = self._run("webhook sweeper", sweep)
+        if count:
+            log.info("webhook sweeper re-enqueued %d deliveries", count)
 
     def janitor(self) -> None:
         from app.services.janitor import expire_stale_checkouts
 
-        with self.app.app_context():
-            try:
-                report = expire_stale_checkouts()
-            except Exception:
-                log.exception("pending janitor failed; will try again")
-                return
-            if report.checked or report.abandoned_removed:
-                log.info("pending janitor: %s", report)
+        report = self._run("pending janitor", expire_stale_checkouts)
+        if report and (report.checked or report.abandoned_removed):
+            log.info("pending janitor: %s", report)
 
     def day_totals(self) -> None:
         from app.services.reports import prepare_overviews
 
+        count = self._run("overview day totals", prepare_overviews)
+        if count:
+            log.info("stored closed days' totals of %d project environments", count)
+
+    def _run(self, task: str, call):
+        """One upkeep task in an app context. A failure is logged, never raised: the thread
+        goes on, and the task runs again at its next turn."""
         with self.app.app_context():
             try:
-                count = prepare_overviews()
+                return call()
             except Exception:
-                log.exception("storing the overview's day totals failed; will try again")
-                return
-            if count:
-                log.info("stored closed days' totals of %d project environments", count)
+                log.exception("%s failed; will try again", task)
+                return None
 
 
 def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
