@@ -12,7 +12,10 @@ from playwright.sync_api import Page, expect
 from rq import Queue, SimpleWorker
 
 from app import jobs
-from tests.browser.conftest import screenshot
+from app.extensions import db
+from app.models.base import utcnow
+from tests.browser.conftest import PHONE, screenshot
+from tests.helpers import direct_payment
 from tests.receiver import MerchantReceiver
 
 pytestmark = pytest.mark.browser
@@ -152,3 +155,27 @@ def test_a_new_merchant_takes_a_sandbox_payment_and_sees_its_webhook_arrive(
     expect(page.get_by_text(client_id)).to_be_visible()
     assert client_secret not in page.content()
     screenshot(page, "portal-keys")
+
+
+def test_portal_pages_fit_a_phone_screen(app, phone):
+    """Merchant staff on a phone: no page is wider than the screen (wide tables scroll
+    inside themselves), and the nav's Log out stays reachable."""
+    page = phone()
+    register(page)
+    page.goto("/projects/new")
+    page.get_by_label("Project name").fill("Warung Bu Sari")
+    page.get_by_role("button", name="Create project").click()
+    href = page.get_by_role("link", name="Go to the project").get_attribute("href")
+    project_id = href.split("/projects/")[1].split("?")[0]
+    with app.app_context():
+        for n in range(3):
+            db.session.add(
+                direct_payment(project_id, utcnow(), buyer_email=f"pembeli.panjang{n}@example.com")
+            )
+        db.session.commit()
+
+    for path in ("", "/payments", "/deliveries", "/webhooks", "/keys", "/settings"):
+        page.goto(f"/projects/{project_id}{path}?env=sandbox")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path or '/'}: {width} px wide"
+        expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
