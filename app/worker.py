@@ -27,7 +27,9 @@ WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
 class Maintenance(threading.Thread):
     """Database-driven upkeep on a timer: the webhook sweeper every
     WEBHOOK_SWEEP_INTERVAL_SECONDS, the pending janitor every JANITOR_INTERVAL_SECONDS, and
-    the portal overview's closed days stored every DAY_TOTALS_INTERVAL_SECONDS.
+    the portal overview's closed days stored every DAY_TOTALS_INTERVAL_SECONDS (in a thread of
+    its own: a long pass, such as the first after migration 0005 on a busy platform, must
+    never hold up the sweeper).
 
     A plain thread, not an RQ scheduled job: it keeps running while Redis is down (RQ's own
     scheduler stops then), so whatever became due meanwhile is enqueued once Redis is back.
@@ -40,18 +42,31 @@ class Maintenance(threading.Thread):
         self.janitor_interval = app.config["JANITOR_INTERVAL_SECONDS"]
         self.totals_interval = app.config["DAY_TOTALS_INTERVAL_SECONDS"]
         self.stopped = threading.Event()
+        self.totals_thread = threading.Thread(
+            target=self._day_totals_loop, name="lunas-day-totals", daemon=True
+        )
 
     def run(self) -> None:
-        next_janitor = next_totals = 0.0
+        self.totals_thread.start()
+        next_janitor = 0.0
         while not self.stopped.is_set():
             self.sweep()
             if time.monotonic() >= next_janitor:
                 self.janitor()
                 next_janitor = time.monotonic() + self.janitor_interval
-            if time.monotonic() >= next_totals:
-                self.day_totals()
-                next_totals = time.monotonic() + self.totals_interval
             self.stopped.wait(self.sweep_interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask both threads to stop after their current task, and wait for them."""
+        self.stopped.set()
+        for thread in (self, self.totals_thread):
+            if thread.is_alive():
+                thread.join(timeout)
+
+    def _day_totals_loop(self) -> None:
+        while not self.stopped.is_set():
+            self.day_totals()
+            self.stopped.wait(self.totals_interval)
 
     def run_once(self) -> None:
         self.sweep()

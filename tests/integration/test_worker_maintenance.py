@@ -4,8 +4,13 @@ the others still run, so one broken task (or the database being away) never stop
 from __future__ import annotations
 
 import logging
+import time
+
+from sqlalchemy import select
 
 from app import create_app
+from app.extensions import db
+from app.models import PaymentDayTotals
 from app.worker import Maintenance
 
 
@@ -21,3 +26,27 @@ def test_every_task_runs_and_each_failure_is_logged_when_the_database_is_away(ap
         "pending janitor failed; will try again",
         "overview day totals failed; will try again",
     ]
+
+
+def test_the_running_thread_stores_the_overview_days_of_a_new_project(app, project):
+    maintenance = Maintenance(app)
+    maintenance.start()
+    try:
+        with app.app_context():
+            deadline = time.monotonic() + 10
+            # Both environments: every closed day of the window (yesterday only after 01:00 WIB).
+            while time.monotonic() < deadline and len(stored_days(project.project_id)) < 2 * 28:
+                time.sleep(0.1)
+            stored = stored_days(project.project_id)
+    finally:
+        maintenance.stop()
+
+    assert len(stored) >= 2 * 28
+    assert not maintenance.is_alive() and not maintenance.totals_thread.is_alive()
+
+
+def stored_days(project_id: str) -> list:
+    db.session.rollback()  # a fresh snapshot each time
+    return db.session.scalars(
+        select(PaymentDayTotals.day).where(PaymentDayTotals.project_id == project_id)
+    ).all()
