@@ -10,7 +10,7 @@ settlements (settlement → cancel). app/services/payments.apply_status then cal
 its version. The overview recomputes invalid days and stores them only if their version did
 not move meanwhile (`window_totals`).
 
-So that no merchant waits for that count, the worker's maintenance thread calls
+So that no merchant waits for that count, a worker maintenance thread calls
 `fill_closed_days` every DAY_TOTALS_INTERVAL_SECONDS: every project environment whose closed
 days of the overview window are not all stored and valid gets them counted and stored in the
 background, and an overview then counts today alone."""
