@@ -46,7 +46,10 @@ def test_the_running_thread_stores_the_overview_days_of_a_new_project(app, proje
 
 
 def stored_days(project_id: str) -> list:
-    db.session.rollback()  # a fresh snapshot each time
-    return db.session.scalars(
+    days = db.session.scalars(
         select(PaymentDayTotals.day).where(PaymentDayTotals.project_id == project_id)
     ).all()
+    # End the read at once: the next one sees new commits, and on SQLite (every transaction
+    # BEGIN IMMEDIATE) an open one would keep the worker's writes waiting.
+    db.session.rollback()
+    return days
