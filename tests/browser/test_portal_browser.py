@@ -13,7 +13,9 @@ from rq import Queue, SimpleWorker
 
 from app import jobs
 from app.extensions import db
+from app.models import EventType
 from app.models.base import utcnow
+from app.services.webhooks import new_delivery
 from tests.browser.conftest import PHONE, screenshot
 from tests.helpers import direct_payment
 from tests.receiver import MerchantReceiver
@@ -168,13 +170,28 @@ def test_portal_pages_fit_a_phone_screen(app, phone):
     href = page.get_by_role("link", name="Go to the project").get_attribute("href")
     project_id = href.split("/projects/")[1].split("?")[0]
     with app.app_context():
-        for n in range(3):
-            db.session.add(
-                direct_payment(project_id, utcnow(), buyer_email=f"pembeli.panjang{n}@example.com")
-            )
+        payments = [
+            direct_payment(project_id, utcnow(), buyer_email=f"pembeli.panjang{n}@example.com")
+            for n in range(3)
+        ]
+        db.session.add_all(payments)
+        db.session.flush()
+        purchase_id = payments[0].purchase_id
+        event_id = new_delivery(
+            project_id, "sandbox", EventType.TEST, {"event": "test.ping"}, payments[0].id
+        ).id
         db.session.commit()
 
-    for path in ("", "/payments", "/deliveries", "/webhooks", "/keys", "/settings"):
+    for path in (
+        "",
+        "/payments",
+        f"/payments/{purchase_id}",
+        "/deliveries",
+        f"/deliveries/{event_id}",
+        "/webhooks",
+        "/keys",
+        "/settings",
+    ):
         page.goto(f"/projects/{project_id}{path}?env=sandbox")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path or '/'}: {width} px wide"
