@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
+from machine import hardware
 
 WIB = timezone(timedelta(hours=7))  # app/clock.py: the portal's days
 
@@ -244,15 +245,6 @@ def explain(project_id: str) -> list[tuple[str, list[str]]]:
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     load = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
     postgres = ""
     if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
@@ -264,8 +256,7 @@ def machine() -> str:
             buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
         postgres = f", PostgreSQL {version} (shared_buffers {buffers})"
     return (
-        f"{cpu}, {os.cpu_count()} cores, {memory / 1024 / 1024:.0f} GiB, load average at start "
-        f"{load}; Python {platform.python_version()}{postgres}"
+        f"{hardware()}, load average at start {load}; Python {platform.python_version()}{postgres}"
     )
 
 

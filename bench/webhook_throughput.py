@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from machine import hardware
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -138,20 +139,11 @@ def run_once(worker_class: str, events: int, env: dict[str, str]) -> dict[str, f
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     postgres = psycopg.connect(f"{PG_SERVER}/postgres").execute("SHOW server_version").fetchone()[0]
     import rq
 
     return (
-        f"{cpu}, {os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GiB; "
+        f"{hardware()}; "
         f"Python {platform.python_version()}, PostgreSQL {postgres}, RQ {rq.__version__}"
     )
 
