@@ -1,4 +1,7 @@
-from flask import Blueprint, g
+from flask import Blueprint, current_app, g
+from werkzeug.exceptions import NotFound
+
+from app.services import NotFoundError
 
 bp = Blueprint("portal", __name__)
 
@@ -22,6 +25,13 @@ def add_security_headers(response):
     return response
 
 
+@bp.errorhandler(NotFoundError)
+def service_found_nothing(_exc):
+    # A service found no such object in the user's project environment: the same 404 page as
+    # a URL that matches nothing, so another tenant's object is indistinguishable from none.
+    return current_app.handle_http_exception(NotFound())
+
+
 @bp.app_template_filter("wib")
 def wib_filter(moment, seconds: bool = False) -> str:
     from app.clock import format_wib
@@ -35,6 +45,21 @@ def rupiah_filter(amount: int | None) -> str:
     if amount is None:
         return "—"
     return "Rp " + f"{amount:,}".replace(",", ".")
+
+
+@bp.app_template_filter("pretty_json")
+def pretty_json_filter(raw: str | dict | None) -> str:
+    """Indented JSON for reading; text that is not JSON is shown as it came."""
+    import json
+
+    if isinstance(raw, dict):
+        return json.dumps(raw, indent=2, ensure_ascii=False)
+    if not raw:
+        return ""
+    try:
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except ValueError:
+        return raw
 
 
 @bp.app_context_processor

@@ -46,6 +46,11 @@ def selected_environment() -> Environment:
         abort(404)
 
 
+def sentence(message: str, end: str = ".") -> str:
+    """A service's message ("name must be …") as a sentence for a page."""
+    return message[:1].upper() + message[1:] + end
+
+
 def env_url(endpoint: str, **values) -> str:
     """A URL inside the current project page's project and environment."""
     values.setdefault("env", g.env.value)

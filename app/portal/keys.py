@@ -7,9 +7,9 @@ from flask import abort, current_app, flash, redirect, render_template
 
 from app.models import Environment, Project
 from app.portal import bp
-from app.portal.context import env_url, project_page
+from app.portal.context import env_url, project_page, sentence
 from app.portal.forms import RotateSecretForm
-from app.services import NotFoundError, ValidationError
+from app.services import ValidationError
 from app.services.credentials import (
     IssuedSecret,
     api_client_of,
@@ -31,10 +31,7 @@ def rotate_key(project: Project, env: Environment):
     form = RotateSecretForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        issued = rotate_project_secret(project.id, env, revoke_old_now=form.revoke_old_now.data)
-    except NotFoundError:
-        abort(404)
+    issued = rotate_project_secret(project.id, env, revoke_old_now=form.revoke_old_now.data)
     # Rendered, not redirected: the secret exists in plain text only in this response (sent
     # with no-store), never in the session, a flash message, a URL or a log.
     return _keys_page(project, env, RotateSecretForm(formdata=None), issued=issued)
@@ -45,10 +42,8 @@ def rotate_key(project: Project, env: Environment):
 def revoke_key(project: Project, env: Environment, secret_id: int):
     try:
         revoked = revoke_secret(project.id, env, secret_id)
-    except NotFoundError:
-        abort(404)
     except ValidationError as exc:
-        flash(exc.message[:1].upper() + exc.message[1:] + "; nothing changed.")
+        flash(sentence(exc.message, "; nothing changed."))
     else:
         flash(f"Secret {revoked.hint} revoked: the API refuses it from now on.")
     return redirect(env_url("portal.keys"), 303)
@@ -57,10 +52,7 @@ def revoke_key(project: Project, env: Environment, secret_id: int):
 def _keys_page(
     project: Project, env: Environment, form: RotateSecretForm, issued: IssuedSecret | None = None
 ):
-    try:
-        client = api_client_of(project.id, env)
-    except NotFoundError:
-        abort(404)
+    client = api_client_of(project.id, env)
     secrets = secrets_of(project.id, env)
     return render_template(
         "portal/keys.html",

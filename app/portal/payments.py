@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -62,7 +61,7 @@ def payment_detail(project: Project, env: Environment, purchase_id: str):
     detail = reports.payment_detail(project.id, env, purchase_id)
     if detail is None:
         abort(404)
-    return render_template("portal/payment.html", detail=detail, pretty=pretty_json)
+    return render_template("portal/payment.html", detail=detail)
 
 
 def day_url(day: date, **filters: str) -> str:
@@ -116,18 +115,6 @@ def _cursor_arg(name: str, problems: list[str]) -> Cursor | None:
     if raw and cursor is None:
         problems.append("That page link is not valid (any more): showing the newest payments.")
     return cursor
-
-
-def pretty_json(raw: str | dict | None) -> str:
-    """Indented JSON for reading; text that is not JSON is shown as it came."""
-    if isinstance(raw, dict):
-        return json.dumps(raw, indent=2, ensure_ascii=False)
-    if not raw:
-        return ""
-    try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except ValueError:
-        return raw
 
 
 # -- the chart -------------------------------------------------------------------------------

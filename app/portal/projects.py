@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from app.models import Environment, Project
 from app.portal import bp
-from app.portal.context import project_page
+from app.portal.context import project_page, sentence
 from app.portal.forms import ProjectForm
 from app.services import ValidationError
 from app.services.projects import create_project, projects_of, update_project
@@ -29,7 +29,7 @@ def new_project():
                 current_user, form.name.data, form.store_url_template.data or None
             )
         except ValidationError as exc:
-            _field_for(form, exc).errors.append(_sentence(exc.message))
+            _field_for(form, exc).errors.append(sentence(exc.message))
         else:
             # The secrets exist in plain text only in this response (sent with no-store).
             keys = [(environment, created.keys[environment]) for environment in Environment]
@@ -51,7 +51,7 @@ def project_settings(project: Project, env: Environment):
         try:
             update_project(project, form.name.data, form.store_url_template.data or None)
         except ValidationError as exc:
-            _field_for(form, exc).errors.append(_sentence(exc.message))
+            _field_for(form, exc).errors.append(sentence(exc.message))
         else:
             flash("Project saved.")
             return redirect(url_for("portal.project_settings", project_id=project.id, env=env))
@@ -60,7 +60,3 @@ def project_settings(project: Project, env: Environment):
 
 def _field_for(form: ProjectForm, exc: ValidationError):
     return form.store_url_template if exc.field == "store_url_template" else form.name
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + "."

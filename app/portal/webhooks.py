@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import abort, current_app, flash, redirect, render_template, request
+from flask import current_app, flash, redirect, render_template, request
 
 from app.clock import format_wib, parse_wib_datetime
 from app.models import DeliveryStatus, Environment, EventType, Project
 from app.portal import bp
-from app.portal.context import env_url, project_page
+from app.portal.context import env_url, project_page, sentence
 from app.portal.forms import ResendFailedForm, WebhookUrlForm
-from app.services import NotFoundError, ValidationError
+from app.services import ValidationError
 from app.services import webhook_log as log
 from app.services.webhooks import (
+    endpoint_of,
     resend_failed_since,
     resend_in_project,
     rotate_secret,
@@ -25,13 +24,13 @@ from app.services.webhooks import (
 @bp.route("/projects/<project_id>/webhooks", methods=["GET", "POST"])
 @project_page
 def webhooks(project: Project, env: Environment):
-    endpoint = _found(log.endpoint_of, project.id, env)
+    endpoint = endpoint_of(project.id, env)
     form = WebhookUrlForm(data={"url": endpoint.url or ""})
     if form.validate_on_submit():
         try:
             released = set_endpoint_url(project.id, env, form.url.data)
         except ValidationError as exc:
-            form.url.errors.append(_sentence(exc.message))
+            form.url.errors.append(sentence(exc.message))
         else:
             flash(_saved_message(bool(form.url.data.strip()), len(released)))
             return redirect(env_url("portal.webhooks"), 303)
@@ -42,14 +41,14 @@ def webhooks(project: Project, env: Environment):
 @project_page
 def reveal_webhook_secret(project: Project, env: Environment):
     # A POST, so the secret is never in a URL, the history or a cache.
-    revealed = _found(log.reveal_signing_secrets, project.id, env)
+    revealed = log.reveal_signing_secrets(project.id, env)
     return _webhooks_page(project, env, revealed=revealed)
 
 
 @bp.post("/projects/<project_id>/webhooks/secret/rotate")
 @project_page
 def rotate_webhook_secret(project: Project, env: Environment):
-    _found(rotate_secret, project.id, env)
+    rotate_secret(project.id, env)
     revealed = log.reveal_signing_secrets(project.id, env)
     return _webhooks_page(project, env, revealed=revealed, rotated=True)
 
@@ -58,7 +57,7 @@ def rotate_webhook_secret(project: Project, env: Environment):
 @project_page
 def send_test_webhook(project: Project, env: Environment):
     try:
-        delivery = _found(send_test_event, project.id, env)
+        delivery = send_test_event(project.id, env)
     except ValidationError:
         flash("No webhook URL is set for this environment: save one before sending a test event.")
         return redirect(env_url("portal.webhooks"), 303)
@@ -107,17 +106,15 @@ def resend_failed_deliveries(project: Project, env: Environment):
 @bp.get("/projects/<project_id>/deliveries/<delivery_id>")
 @project_page
 def delivery_detail(project: Project, env: Environment, delivery_id: str):
-    detail = _found(log.delivery_detail, project.id, env, delivery_id)
-    return render_template(
-        "portal/delivery.html", detail=detail, body=_pretty(detail.delivery.body)
-    )
+    detail = log.delivery_detail(project.id, env, delivery_id)
+    return render_template("portal/delivery.html", detail=detail)
 
 
 @bp.post("/projects/<project_id>/deliveries/<delivery_id>/resend")
 @project_page
 def resend_delivery(project: Project, env: Environment, delivery_id: str):
     try:
-        delivery = _found(resend_in_project, project.id, env, delivery_id)
+        delivery = resend_in_project(project.id, env, delivery_id)
     except ValidationError:
         flash("This event is being delivered right now; resend it once this attempt ends.")
     else:
@@ -129,7 +126,7 @@ def resend_delivery(project: Project, env: Environment, delivery_id: str):
 
 
 def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
-    endpoint = _found(log.endpoint_of, project.id, env)
+    endpoint = endpoint_of(project.id, env)
     return render_template(
         "portal/webhooks.html",
         endpoint=endpoint,
@@ -142,28 +139,9 @@ def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
     )
 
 
-def _found(service, *args):
-    """Call a service; an object of another project or environment is a 404."""
-    try:
-        return service(*args)
-    except NotFoundError:
-        abort(404)
-
-
 def _saved_message(has_url: bool, released: int) -> str:
     if not has_url:
         return "Webhook URL removed: new events wait until you set one."
     if released:
         return f"Webhook URL saved; {released} waiting event(s) are being sent now."
     return "Webhook URL saved."
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + "."
-
-
-def _pretty(body: str) -> str:
-    try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
-        return body

@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import NotFoundError
-from app.services.webhooks import endpoint_for, signing_secrets
+from app.services.webhooks import endpoint_of, signing_secrets
 
 PAGE_SIZE = 50
 EXCERPT_PREVIEW = 300  # characters of each response shown in the list; the detail shows 2 KB
@@ -63,13 +63,6 @@ class DeliveryDetail:
     delivery: WebhookDelivery
     attempts: list[WebhookAttempt]
     purchase_id: str | None
-
-
-def endpoint_of(project_id: str, environment: Environment) -> WebhookEndpoint:
-    endpoint = endpoint_for(project_id, environment)
-    if endpoint is None:
-        raise NotFoundError(f"no project {project_id!r}")
-    return endpoint
 
 
 def reveal_signing_secrets(project_id: str, environment: Environment) -> SigningSecrets:

@@ -92,7 +92,7 @@ def new_delivery(
     dedupe_key: str | None = None,
 ) -> WebhookDelivery:
     endpoint = endpoint_for(project_id, Environment(environment))
-    has_url = endpoint is not None and bool(endpoint.url)
+    has_url = _has_url(endpoint)
     now = utcnow()
     delivery = WebhookDelivery(
         id="evt_" + random_token(24),
@@ -206,7 +206,7 @@ def resend_failed_since(project_id: str, environment: Environment, since: dateti
 
 def send_test_event(project_id: str, environment: Environment) -> WebhookDelivery:
     """A test.ping to the configured URL, recorded and delivered like any real event."""
-    if not _has_url(_endpoint_or_404(project_id, environment)):
+    if not _has_url(endpoint_of(project_id, environment)):
         raise ValidationError("set a webhook URL before sending a test event", field="url")
     payload = {
         "event": str(EventType.TEST),
@@ -251,7 +251,7 @@ def set_endpoint_url(project_id: str, environment: Environment, url: str | None)
     """Change the URL; events that were waiting for one become due now. Returns their ids."""
     from app.services.projects import validate_webhook_url
 
-    endpoint = _endpoint_or_404(project_id, environment)
+    endpoint = endpoint_of(project_id, environment)
     endpoint.url = validate_webhook_url(url)
     released: list[str] = []
     if endpoint.url:
@@ -276,7 +276,7 @@ def rotate_secret(project_id: str, environment: Environment) -> str:
     """A new signing secret; the old one keeps signing beside it for the grace period."""
     from app.services.projects import new_webhook_secret
 
-    endpoint = _endpoint_or_404(project_id, environment)
+    endpoint = endpoint_of(project_id, environment)
     secret = new_webhook_secret()
     grace = timedelta(hours=current_app.config["CREDENTIAL_GRACE_HOURS"])
     endpoint.previous_secret_ciphertext = endpoint.secret_ciphertext
@@ -286,7 +286,8 @@ def rotate_secret(project_id: str, environment: Environment) -> str:
     return secret
 
 
-def _endpoint_or_404(project_id: str, environment: Environment) -> WebhookEndpoint:
+def endpoint_of(project_id: str, environment: Environment) -> WebhookEndpoint:
+    """The project environment's endpoint (NotFoundError for a project that does not exist)."""
     endpoint = endpoint_for(project_id, environment)
     if endpoint is None:
         raise NotFoundError(f"no project {project_id!r}")
