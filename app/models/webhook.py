@@ -32,7 +32,25 @@ class WebhookDelivery(Base):
     across retries, and its body is frozen at creation: every attempt sends these bytes."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        # The portal's delivery log (migration 0006): keyset pages, with or without a status.
+        Index(
+            "ix_webhook_deliveries_project_env_created",
+            "project_id",
+            "environment",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_webhook_deliveries_project_env_status_created",
+            "project_id",
+            "environment",
+            "status",
+            "created_at",
+            "id",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)

@@ -186,17 +186,25 @@ def decode_cursor(token: str | None) -> tuple[datetime, str] | None:
 
 def _before(cursor: tuple[datetime, str]):
     created_at, delivery_id = cursor
-    return or_(
-        WebhookDelivery.created_at < created_at,
-        and_(WebhookDelivery.created_at == created_at, WebhookDelivery.id < delivery_id),
+    # The plain bound on created_at makes the index range start at the cursor; the OR only
+    # settles ties on created_at by id (as the payments list does, app/services/reports.py).
+    return and_(
+        WebhookDelivery.created_at <= created_at,
+        or_(
+            WebhookDelivery.created_at < created_at,
+            and_(WebhookDelivery.created_at == created_at, WebhookDelivery.id < delivery_id),
+        ),
     )
 
 
 def _after(cursor: tuple[datetime, str]):
     created_at, delivery_id = cursor
-    return or_(
-        WebhookDelivery.created_at > created_at,
-        and_(WebhookDelivery.created_at == created_at, WebhookDelivery.id > delivery_id),
+    return and_(
+        WebhookDelivery.created_at >= created_at,
+        or_(
+            WebhookDelivery.created_at > created_at,
+            and_(WebhookDelivery.created_at == created_at, WebhookDelivery.id > delivery_id),
+        ),
     )
 
 
