@@ -101,7 +101,6 @@ def rotate_project_secret(
 
 def secrets_of(project_id: str, environment: Environment) -> list[SecretSummary]:
     """Every secret this project environment has had, newest first."""
-    _, secret_prefix = _PREFIXES[environment]
     rows = db.session.scalars(
         select(ClientSecret)
         .join(ApiClient)
@@ -109,10 +108,7 @@ def secrets_of(project_id: str, environment: Environment) -> list[SecretSummary]
         .order_by(ClientSecret.created_at.desc(), ClientSecret.id.desc())
     )
     now = utcnow()
-    return [
-        SecretSummary(row.id, f"{secret_prefix}…{row.hint}", row.created_at, *_state(row, now))
-        for row in rows
-    ]
+    return [_summary(row, environment, now) for row in rows]
 
 
 def revoke_secret(project_id: str, environment: Environment, secret_id: int) -> SecretSummary:
@@ -135,10 +131,7 @@ def revoke_secret(project_id: str, environment: Environment, secret_id: int) -> 
         raise ValidationError(f"this secret is already {state}")
     secret.revoked_at = utcnow()
     db.session.commit()
-    _, secret_prefix = _PREFIXES[environment]
-    return SecretSummary(
-        secret.id, f"{secret_prefix}…{secret.hint}", secret.created_at, *_state(secret, utcnow())
-    )
+    return _summary(secret, environment, utcnow())
 
 
 def authenticate(client_id: str, client_secret: str) -> ApiClient | None:
@@ -168,6 +161,12 @@ def _live_secrets(api_client_id: int) -> list[ClientSecret]:
         )
     )
     return [row for row in rows if row.expires_at is None or row.expires_at > now]
+
+
+def _summary(secret: ClientSecret, environment: Environment, now: datetime) -> SecretSummary:
+    _, secret_prefix = _PREFIXES[environment]
+    hint = f"{secret_prefix}…{secret.hint}"
+    return SecretSummary(secret.id, hint, secret.created_at, *_state(secret, now))
 
 
 def _state(secret: ClientSecret, now: datetime) -> tuple[SecretState, datetime | None]:
