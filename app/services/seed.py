@@ -38,7 +38,7 @@ STATUS_MIX = [
     (PaymentStatus.REFUND, 0.02),
     (PaymentStatus.PARTIAL_REFUND, 0.01),
 ]
-PAID = (PaymentStatus.SETTLEMENT, PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND)
+PAID = day_totals.PAID_STATUSES  # these carry a paid_at
 PAYMENT_TYPES = ["bank_transfer"] * 7 + ["qris"] * 5 + ["gopay"] * 3 + ["shopeepay"] * 2
 PAYMENT_TYPES += ["echannel", "cstore", "credit_card"]
 ITEMS = ["Nasi Goreng Spesial", "Kopi Susu Gula Aren", "Paket Hemat", "Kaos Batik", "Pulsa 50K"]
