@@ -11,8 +11,20 @@ from flask import Flask, render_template, request
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 
+from app import (
+    formatting,
+    input_guard,
+    models,  # noqa: F401  (registers every table with the metadata)
+)
+from app.api import bp as api_bp
+from app.api.errors import error_response, from_http_exception
+from app.cli import register_cli
 from app.config import Config
 from app.extensions import csrf, db, login_manager, migrate
+from app.models import User
+from app.portal import bp as portal_bp
+from app.purchase import bp as purchase_bp
+from app.simulator import bp as simulator_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,36 +48,23 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine)
 
-    from app import models  # noqa: F401  (register every table with the metadata)
-    from app.api import bp as api_bp
-    from app.portal import bp as portal_bp
-    from app.purchase import bp as purchase_bp
-
     csrf.exempt(api_bp)  # machine-to-machine JSON: authenticated by credentials or signatures
     app.register_blueprint(api_bp)
     app.register_blueprint(purchase_bp)
     app.register_blueprint(portal_bp)
     login_manager.login_view = "portal.login"
     if app.config["MIDTRANS_SIMULATOR"]:
-        from app.simulator import bp as simulator_bp
-
         app.register_blueprint(simulator_bp)
 
-    from app import input_guard
-
     input_guard.install(app)
+    formatting.install(app)
     _register_error_handlers(app)
     _register_user_loader()
-
-    from app.cli import register_cli
-
     register_cli(app)
     return app
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from app.api.errors import error_response, from_http_exception
-
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.path.startswith(
             "/_simulator/midtrans/v2"
@@ -91,8 +90,6 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_user_loader() -> None:
-    from app.models import User
-
     @login_manager.user_loader
     def load_user(session_id: str):
         # "<id>:<session_version>": a session from before the last password change (or in any

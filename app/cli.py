@@ -1,4 +1,4 @@
-"""Operator commands (SPEC §10). Each one calls a service and prints JSON."""
+"""Operator commands (README, "Commands"). Each one calls a service and prints JSON."""
 
 from __future__ import annotations
 
@@ -8,8 +8,19 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.errors import ServiceError
+from app.models import Environment
 from app.models.base import iso_utc
-from app.services import ServiceError
+from app.services.accounts.projects import create_project
+from app.services.accounts.users import create_user, find_user_by_email
+from app.services.checkout.janitor import expire_stale_checkouts
+from app.services.outbox.endpoints import rotate_secret, set_endpoint_url
+from app.services.outbox.log import list_deliveries
+from app.services.outbox.resend import resend
+from app.services.reporting.overview import recount_overview
+from app.services.reporting.seed import seed_payments
+from app.simulator.service import send_manual_notification
+from app.worker import run_worker
 
 users_cli = AppGroup("users", help="Portal users.")
 projects_cli = AppGroup("projects", help="Merchant projects and their keys.")
@@ -29,8 +40,6 @@ def _echo(document: dict) -> None:
 @click.option("--password", required=True)
 def create_user_command(email: str, password: str) -> None:
     """Create a portal user."""
-    from app.services.accounts import create_user
-
     try:
         user = create_user(email, password)
     except ServiceError as exc:
@@ -47,9 +56,6 @@ def create_project_command(
     owner: str, name: str, webhook_url: str | None, store_url_template: str | None
 ) -> None:
     """Create a project with sandbox and production keys (secrets are shown only now)."""
-    from app.services.accounts import find_user_by_email
-    from app.services.projects import create_project
-
     user = find_user_by_email(owner)
     if user is None:
         raise click.ClickException(f"no user with email {owner!r}")
@@ -71,8 +77,6 @@ def create_project_command(
 @payments_cli.command("expire-stale")
 def expire_stale_command() -> None:
     """Ask Midtrans about payments still pending 15 minutes after they expired."""
-    from app.services.janitor import expire_stale_checkouts
-
     report = expire_stale_checkouts()
     _echo(
         {
@@ -96,9 +100,6 @@ def seed_payments_command(
     project_id: str, environment: str, count: int, days: int, allow_production: bool
 ) -> None:
     """Insert fake payments (benchmarks, development). Fast on PostgreSQL; slow on SQLite."""
-    from app.models import Environment
-    from app.services.seed import seed_payments
-
     if environment == "production" and not allow_production:
         # Fake paid payments in a live dashboard (and in verify answers) would lie to a
         # merchant about real money.
@@ -128,8 +129,6 @@ def seed_payments_command(
 def recount_days_command(project_id: str, environment: str) -> None:
     """Count the overview's stored days again (after payments were changed outside Lunas,
     e.g. by hand in SQL or by a restore)."""
-    from app.services.reports import recount_overview
-
     recounted = []
     for env in _environments(environment):
         try:
@@ -149,8 +148,6 @@ def notify_command(
     payment_ref: str, transaction_status: str, payment_type: str, gross_amount: str | None
 ) -> None:
     """Send one signed notification for a payment, as Midtrans would."""
-    from app.simulator.service import send_manual_notification
-
     try:
         result = send_manual_notification(
             payment_ref, transaction_status, payment_type, gross_amount
@@ -168,8 +165,6 @@ def notify_command(
 @click.option("--limit", default=50, show_default=True)
 def list_webhooks_command(status: str | None, limit: int) -> None:
     """The newest webhook events, with their delivery state."""
-    from app.services.webhooks import list_deliveries
-
     _echo(
         {
             "events": [
@@ -194,8 +189,6 @@ def list_webhooks_command(status: str | None, limit: int) -> None:
 @click.argument("event_id")
 def resend_webhook_command(event_id: str) -> None:
     """Send one event again, with a fresh retry schedule (same webhook-id and body)."""
-    from app.services.webhooks import resend
-
     try:
         delivery = resend(event_id)
     except ServiceError as exc:
@@ -209,8 +202,6 @@ def resend_webhook_command(event_id: str) -> None:
 @click.argument("url")
 def set_webhook_url_command(project_id: str, environment: str, url: str) -> None:
     """Set (or with "" clear) a project's webhook URL; waiting events are then sent."""
-    from app.services.webhooks import set_endpoint_url
-
     released = {}
     try:
         for env in _environments(environment):
@@ -225,8 +216,6 @@ def set_webhook_url_command(project_id: str, environment: str, url: str) -> None
 @click.option("--env", "environment", type=ENVIRONMENT_CHOICE, default="both", show_default=True)
 def rotate_webhook_secret_command(project_id: str, environment: str) -> None:
     """A new signing secret; the old one also signs for 24 hours. Shown once."""
-    from app.services.webhooks import rotate_secret
-
     secrets = {}
     try:
         for env in _environments(environment):
@@ -237,8 +226,6 @@ def rotate_webhook_secret_command(project_id: str, environment: str) -> None:
 
 
 def _environments(choice: str):
-    from app.models import Environment
-
     return list(Environment) if choice == "both" else [Environment(choice)]
 
 
@@ -253,8 +240,6 @@ def _environments(choice: str):
 )
 def worker_command(burst: bool, worker_class: str) -> None:
     """The RQ worker, plus maintenance: the webhook sweeper and the pending janitor."""
-    from app.worker import run_worker
-
     run_worker(burst=burst, worker_class=worker_class)
 
 

@@ -1,4 +1,5 @@
-"""Every setting Lunas reads, with its environment variable and default (SPEC §8)."""
+"""Every setting Lunas reads, with its environment variable and default (the README's
+"Configuration" lists them)."""
 
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ csrf = CSRFProtect()
 def redis_connection() -> Redis:
     """One client per app (it pools its own connections), for short enqueues.
 
-    Short timeouts: the web enqueues after commit while Midtrans waits for its answer (5 s,
-    SPEC §4), and a hung Redis must not eat that; the sweeper re-enqueues what fails. The RQ
-    worker's long blocking dequeue uses a client of its own (app/worker.py)."""
+    Short timeouts: the web enqueues after commit while Midtrans waits for its answer (it
+    gives up after 5 s), and a hung Redis must not eat that; the sweeper re-enqueues what
+    fails. The RQ worker's long blocking dequeue uses a client of its own (app/worker.py)."""
     connection = current_app.extensions.get("lunas_redis")
     if connection is None:
         connection = Redis.from_url(

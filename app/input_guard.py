@@ -1,7 +1,4 @@
-"""One rule for every request: no NUL character in the path, the query string or a form.
-
-No legitimate input carries one; PostgreSQL text cannot hold one (the query would fail deep
-inside a service, as a 500), and C-based parsers read it as the end of a string. So it is
+"""No NUL character in any request's path, query string or form (the rule: app/text.py):
 refused at the door with a 400 that names the field. JSON bodies are checked field by field
 by the API's request models (app/api/schemas.py); the Midtrans notification endpoint is left
 alone, because it stores every request as it came before judging it."""
@@ -11,8 +8,8 @@ from __future__ import annotations
 from flask import Flask, abort, request
 
 from app.api.errors import error_response
+from app.text import NUL, NUL_MESSAGE
 
-NUL = "\x00"
 EXEMPT_ENDPOINTS = {"api.midtrans_notification"}
 
 
@@ -26,7 +23,7 @@ def refuse_nul_characters():
     field = _field_with_nul()
     if field is None:
         return None
-    message = f"{field} must not contain a NUL character"
+    message = f"{field} {NUL_MESSAGE}"
     if request.path.startswith("/api/"):
         return error_response("invalid_request", message, 400, field=field)
     abort(400, description=message)

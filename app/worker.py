@@ -15,6 +15,9 @@ from rq import Queue, SimpleWorker, Worker
 
 from app import jobs
 from app.extensions import db
+from app.services.checkout.janitor import expire_stale_checkouts
+from app.services.outbox.queue import sweep
+from app.services.reporting.overview import prepare_overviews
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +77,16 @@ class Maintenance(threading.Thread):
         self.day_totals()
 
     def sweep(self) -> None:
-        from app.services.webhooks import sweep
-
         count = self._run("webhook sweeper", sweep)
         if count:
             log.info("webhook sweeper re-enqueued %d deliveries", count)
 
     def janitor(self) -> None:
-        from app.services.janitor import expire_stale_checkouts
-
         report = self._run("pending janitor", expire_stale_checkouts)
         if report and (report.checked or report.abandoned_removed):
             log.info("pending janitor: %s", report)
 
     def day_totals(self) -> None:
-        from app.services.reports import prepare_overviews
-
         count = self._run("overview day totals", prepare_overviews)
         if count:
             log.info("stored closed days' totals of %d project environments", count)

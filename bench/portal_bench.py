@@ -10,12 +10,12 @@ browser: logs in through the real /login form (CSRF token parsed from the page),
 case (a project) times, with `requests`, one warm-up and then --requests sequential GETs of
 each page and prints p50/p95/max. The deep page is reached by following the "Older" link
 --deep-pages times. The overview is timed three ways, from what is stored in
-payment_day_totals (app/services/day_totals.py): nothing stored (the stored days deleted before
+payment_day_totals (services/reporting/day_totals.py): nothing stored (stored days deleted before
 each request: a project environment before the worker's first pass), one closed day to
 recount (yesterday invalidated before each request), every closed day stored (what the seed
 and the worker's maintenance pass leave);
 the first two need DATABASE_URL. --explain also runs EXPLAIN (ANALYZE, BUFFERS) of the same
-queries (through app/services/reports.py, DATABASE_URL from the environment) and keeps the
+queries (through app/services/reporting/, DATABASE_URL from the environment) and keeps the
 plans' key lines.
 --write puts the results between the portal-bench markers of docs/PERFORMANCE.md.
 """
@@ -106,7 +106,7 @@ def scenarios(portal: Portal, project_id: str, deep_pages: int) -> list[tuple[st
 
 def overview_scenarios(project_id: str) -> list[tuple[str, str, Callable[[], None] | None]]:
     """(name, path, what to do before each timed request) of the overview. The stored day
-    totals (app/services/day_totals.py) make its cost depend on what is stored: forgetting them
+    totals (services/reporting/day_totals.py) make its cost depend on what is stored: dropping them
     (or invalidating one day) before each request needs the database (DATABASE_URL)."""
     path = f"/projects/{project_id}?env=sandbox"
     url = os.environ.get("DATABASE_URL", "")
@@ -172,7 +172,9 @@ def explain(project_id: str) -> list[tuple[str, list[str]]]:
     from app.clock import WIB, start_of_day_utc, today_wib
     from app.extensions import db
     from app.models import PaymentStatus
-    from app.services import day_totals, reports
+    from app.services.reporting import day_totals, overview
+    from app.services.reporting import payments as reports
+    from app.services.reporting.paging import Cursor
 
     app = create_app()
     today = today_wib()
@@ -180,13 +182,13 @@ def explain(project_id: str) -> list[tuple[str, list[str]]]:
         created_from=start_of_day_utc(today - timedelta(days=20)),
         created_before=start_of_day_utc(today - timedelta(days=9)),
     )
-    old = reports.Cursor(datetime.now(UTC) - timedelta(days=25), 2**62)
+    old = Cursor(datetime.now(UTC) - timedelta(days=25), 2**62)
 
     def overview_first_view() -> None:
         day_totals.clear(project_id, "sandbox")
         db.session.commit()
         captured.clear()  # only the overview's own statements
-        reports.project_overview(project_id, "sandbox", today, WIB, 30)
+        overview.project_overview(project_id, "sandbox", today, WIB, 30)
 
     calls = [
         (
@@ -212,7 +214,7 @@ def explain(project_id: str) -> list[tuple[str, list[str]]]:
         ("overview, nothing stored", overview_first_view),
         (
             "overview, closed days stored",
-            lambda: reports.project_overview(project_id, "sandbox", today, WIB, 30),
+            lambda: overview.project_overview(project_id, "sandbox", today, WIB, 30),
         ),
     ]
     plans = []

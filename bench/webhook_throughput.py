@@ -65,9 +65,10 @@ import os, sys
 from app import create_app
 from app.extensions import db
 from app.models import EventType
-from app.services import webhooks
-from app.services.accounts import create_user
-from app.services.projects import create_project
+from app.services.accounts.projects import create_project
+from app.services.accounts.users import create_user
+from app.services.outbox.events import new_delivery
+from app.services.outbox.queue import enqueue
 app = create_app()
 with app.app_context():
     user = create_user("bench@example.com", "bench-password")
@@ -78,10 +79,10 @@ with app.app_context():
                "paid_at": "2026-05-06T10:00:00Z",
                "metadata": {"store_name": "Warung Bu Sari", "store_slug": "warung-bu-sari"},
                "purchase_id": "pur_x", "environment": "sandbox", "payment_type": "bank_transfer"}
-    ids = [webhooks.new_delivery(project.id, "sandbox", EventType.ITEM_PURCHASED, payload).id
+    ids = [new_delivery(project.id, "sandbox", EventType.ITEM_PURCHASED, payload).id
            for _ in range(int(sys.argv[1]))]
     db.session.commit()
-    webhooks.enqueue(ids)
+    enqueue(ids)
 """
 
 

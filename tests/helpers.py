@@ -15,8 +15,8 @@ from app.midtrans.signature import compute_signature
 from app.midtrans.timefmt import format_midtrans_time
 from app.models import Environment, Payment, User
 from app.models.base import utcnow
-from app.services.accounts import find_user_by_email
-from app.services.projects import create_project
+from app.services.accounts.users import find_user_by_email
+from app.services.accounts.projects import create_project
 
 TEST_PASSWORD = "correct horse battery"
 

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Environment, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
-from app.services.delivery import deliver
-from app.services.webhooks import endpoint_for, set_endpoint_url, signing_secrets
+from app.services.outbox.delivery import deliver
+from app.services.outbox.endpoints import endpoint_for, set_endpoint_url, signing_secrets
 from tests.conftest import SERVER_KEY
 from tests.fakes import FakeMidtrans
 from tests.helpers import ProjectKeys, checkout_body, notification

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from app.errors import ServiceError
+
 HTTP_CODES = {
     400: "invalid_request",
     401: "invalid_client",
@@ -30,15 +32,6 @@ HTTP_MESSAGES = {
 }
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.field = field
-
-
 def error_response(code: str, message: str, status: int, field: str | None = None):
     error = {"code": code, "message": message}
     if field is not None:
@@ -46,6 +39,10 @@ def error_response(code: str, message: str, status: int, field: str | None = Non
     response = jsonify({"error": error})
     response.status_code = status
     return response
+
+
+def from_service_error(exc: ServiceError):
+    return error_response(exc.code, exc.message, exc.http_status, exc.field)
 
 
 def from_http_exception(exc: HTTPException):

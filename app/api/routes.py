@@ -1,4 +1,5 @@
-"""The platform API (SPEC §3) and the Midtrans notification endpoint (SPEC §4). Thin routes."""
+"""The platform API and the Midtrans notification endpoint (README, "API"). Thin routes: they
+read the request, call one service, and shape its answer; errors are the services' own."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ from pydantic import ValidationError as PydanticValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import bp
-from app.api.errors import ApiError, error_response
+from app.api.errors import from_service_error
 from app.api.schemas import ShopPaymentRequest, first_error
-from app.midtrans.client import MidtransUnavailableError
+from app.errors import (
+    InvalidClientError,
+    NotFoundError,
+    ServiceError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+)
 from app.models import Payment
 from app.models.base import iso_utc
-from app.services import ServiceError
-from app.services.checkout import CheckoutRequest, create_checkout
-from app.services.credentials import authenticate
-from app.services.notifications import process_notification, record_notification
-from app.services.verify import AmbiguousOrderIdError, PaymentView, find_payment_view
+from app.services.accounts.credentials import authenticate
+from app.services.checkout.create import CheckoutRequest, create_checkout
+from app.services.checkout.lookup import PaymentView, find_payment_view
+from app.services.checkout.notifications import process_notification, record_notification
 
 VERIFY_HEADERS = {
     "Cache-Control": "no-store",
@@ -33,26 +39,23 @@ def create_shop_payment():
     client_id, client_secret = _credentials(body)
     client = authenticate(client_id, client_secret)
     if client is None:
-        raise ApiError("invalid_client", "unknown client_id or wrong client_secret", 401)
+        raise InvalidClientError("unknown client_id or wrong client_secret")
     try:
         fields = ShopPaymentRequest.model_validate(body)
     except PydanticValidationError as exc:
         message, field = first_error(exc)
-        raise ApiError("invalid_request", message, 400, field) from None
-    try:
-        result = create_checkout(
-            client,
-            CheckoutRequest(
-                amount=fields.amount,
-                order_id=fields.order_id,
-                buyer_email=str(fields.buyer_email),
-                buyer_name=fields.buyer_name,
-                item_name=fields.item_name,
-                metadata=fields.metadata or {},
-            ),
-        )
-    except MidtransUnavailableError as exc:
-        raise ApiError("unavailable", str(exc), 503) from None
+        raise ValidationError(message, field) from None
+    result = create_checkout(
+        client,
+        CheckoutRequest(
+            amount=fields.amount,
+            order_id=fields.order_id,
+            buyer_email=str(fields.buyer_email),
+            buyer_name=fields.buyer_name,
+            item_name=fields.item_name,
+            metadata=fields.metadata or {},
+        ),
+    )
     return jsonify(checkout_body(result.payment)), 201 if result.created else 200
 
 
@@ -73,24 +76,21 @@ def checkout_body(payment: Payment) -> dict:
 @bp.route("/platform/shop-payment/verify", methods=["GET", "OPTIONS"])
 def verify_shop_payment():
     if request.method == "OPTIONS":
-        return Response(status=204, headers={**VERIFY_HEADERS, "Access-Control-Max-Age": "600"})
+        return Response(status=204, headers={"Access-Control-Max-Age": "600"})
     order_id = request.args.get("order_id", "")
-    client_id = request.args.get("client_id") or None
     if not order_id or len(order_id) > 64:
-        response = error_response(
-            "invalid_request", "order_id is required (at most 64 characters)", 400, "order_id"
-        )
-    else:
-        try:
-            view = find_payment_view(order_id, client_id)
-        except AmbiguousOrderIdError as exc:
-            response = error_response(exc.code, exc.message, exc.http_status, "order_id")
-        else:
-            if view is None:
-                response = error_response("not_found", "no payment with that order_id", 404)
-            else:
-                response = jsonify(_verify_body(view))
-    response.headers.update(VERIFY_HEADERS)
+        raise ValidationError("order_id is required (at most 64 characters)", "order_id")
+    view = find_payment_view(order_id, request.args.get("client_id") or None)
+    if view is None:
+        raise NotFoundError("no payment with that order_id")
+    return _verify_body(view)
+
+
+@bp.after_request
+def _verify_headers(response: Response) -> Response:
+    # A buyer's page on the merchant's own site may poll verify, and no cache may answer it.
+    if request.endpoint == "api.verify_shop_payment":
+        response.headers.update(VERIFY_HEADERS)
     return response
 
 
@@ -130,16 +130,16 @@ def _streamed_past_limit(raw_body: bytes) -> bool:
 
 def _json_object() -> dict:
     if request.mimetype != "application/json":
-        raise ApiError("unsupported_media_type", "send the body as application/json", 415)
+        raise UnsupportedMediaTypeError("send the body as application/json")
     raw = request.get_data(cache=False)
     if _streamed_past_limit(raw):
         raise RequestEntityTooLarge()
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError("invalid_request", "the body is not valid JSON", 400) from None
+        raise ValidationError("the body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ApiError("invalid_request", "the body must be a JSON object", 400)
+        raise ValidationError("the body must be a JSON object")
     return body
 
 
@@ -151,32 +151,23 @@ def _credentials(body: dict) -> tuple[str, str]:
     basic = request.authorization
     in_body = "client_id" in body or "client_secret" in body
     if in_body and basic is not None:
-        raise ApiError(
-            "invalid_request", "send credentials in the body or with HTTP Basic, not both", 400
-        )
+        raise ValidationError("send credentials in the body or with HTTP Basic, not both")
     if in_body:
         client_id, client_secret = body.get("client_id"), body.get("client_secret")
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if value is not None and not isinstance(value, str):
-                raise ApiError("invalid_request", f"{name} must be a string", 400, name)
+                raise ValidationError(f"{name} must be a string", name)
     elif basic is not None and basic.type == "basic":
         client_id, client_secret = basic.username, basic.password
     else:
         client_id = client_secret = None
     if not client_id or not client_secret:
-        raise ApiError(
-            "invalid_client",
-            "client_id and client_secret are required, in the body or with HTTP Basic",
-            401,
+        raise InvalidClientError(
+            "client_id and client_secret are required, in the body or with HTTP Basic"
         )
     return client_id, client_secret
 
 
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    return error_response(exc.code, exc.message, exc.status, exc.field)
-
-
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
-    return error_response(exc.code, exc.message, exc.http_status, exc.field)
+    return from_service_error(exc)

@@ -19,7 +19,9 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
-ORDER_ID_PATTERN = r"^[A-Za-z0-9\-_.~]{1,50}$"
+from app.models import ORDER_ID_PATTERN
+from app.text import NUL_MESSAGE, has_nul
+
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 MAX_AMOUNT = 999_999_999_999
 
@@ -41,9 +43,8 @@ class ShopPaymentRequest(BaseModel):
     @field_validator("buyer_name", "item_name")
     @classmethod
     def _check_text(cls, value: str | None) -> str | None:
-        # PostgreSQL text cannot hold NUL, and no name needs one.
-        if value is not None and "\x00" in value:
-            raise PydanticCustomError("nul_character", "must not contain a NUL character")
+        if has_nul(value):
+            raise PydanticCustomError("nul_character", NUL_MESSAGE)
         return value
 
     @field_validator("buyer_email")
@@ -63,8 +64,8 @@ class ShopPaymentRequest(BaseModel):
         if len(value) > 50:
             raise ValueError("metadata may have at most 50 keys")
         for key, item in value.items():
-            if "\x00" in key or (isinstance(item, str) and "\x00" in item):
-                raise PydanticCustomError("nul_character", "must not contain a NUL character")
+            if has_nul(key, item):
+                raise PydanticCustomError("nul_character", NUL_MESSAGE)
             if not 1 <= len(key) <= 40:
                 raise ValueError("metadata keys must be 1-40 characters")
             if isinstance(item, str) and len(item) > 500:
@@ -96,7 +97,7 @@ def first_error(exc: PydanticValidationError) -> tuple[str, str | None]:
     if error["type"] == "missing":
         return f"{field} is required", field
     if error["type"] == "nul_character":
-        return f"{field} must not contain a NUL character", field
+        return f"{field} {NUL_MESSAGE}", field
     if field == "metadata":
         context = error.get("ctx", {}).get("error")
         if context is not None:

@@ -1,9 +1,13 @@
 from app.models.payment import (
+    DIRECT_ITEM_ID,
+    ORDER_ID_PATTERN,
+    PAID_STATUSES,
     EventOutcome,
     Payment,
     PaymentEvent,
     PaymentStatus,
     PaymentStatusChange,
+    can_transition,
 )
 from app.models.project import ApiClient, ClientSecret, Environment, Project, WebhookEndpoint
 from app.models.report import PaymentDayTotals
@@ -12,6 +16,10 @@ from app.models.user import User
 from app.models.webhook import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "DIRECT_ITEM_ID",
+    "ORDER_ID_PATTERN",
+    "PAID_STATUSES",
+    "can_transition",
     "ApiClient",
     "ClientSecret",
     "DeliveryStatus",

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, JSONType, UTCDateTime, utcnow
+from app.models.base import Base, BigId, EnumText, JSONType, UTCDateTime, utcnow
 from app.models.project import Environment
 
 
@@ -35,6 +35,49 @@ class PaymentStatus(StrEnum):
     PARTIAL_REFUND = "partial_refund"
 
 
+# Money was received: settled, possibly refunded since. A settlement Midtrans reversed
+# (settlement → cancel) never became money.
+PAID_STATUSES = (PaymentStatus.SETTLEMENT, PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND)
+
+_FROM_PENDING = frozenset(
+    {
+        PaymentStatus.SETTLEMENT,
+        PaymentStatus.CANCEL,
+        PaymentStatus.EXPIRE,
+        PaymentStatus.REFUND,
+        PaymentStatus.PARTIAL_REFUND,
+    }
+)
+
+# Forward only: a status may move only along these edges (anything else is a stale event).
+ALLOWED_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    # A notification can only meet a "creating" row in a crash window; it counts as pending.
+    PaymentStatus.CREATING: _FROM_PENDING | {PaymentStatus.PENDING},
+    PaymentStatus.PENDING: _FROM_PENDING,
+    # settlement → cancel is Midtrans's reversal of some VA / convenience-store payments.
+    PaymentStatus.SETTLEMENT: frozenset(
+        {PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND, PaymentStatus.CANCEL}
+    ),
+    PaymentStatus.PARTIAL_REFUND: frozenset({PaymentStatus.PARTIAL_REFUND, PaymentStatus.REFUND}),
+    # Money Midtrans confirms after our own expiry is still money received.
+    PaymentStatus.EXPIRE: frozenset({PaymentStatus.SETTLEMENT}),
+    PaymentStatus.CANCEL: frozenset(),
+    PaymentStatus.REFUND: frozenset(),
+}
+
+
+def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:
+    return target in ALLOWED_TRANSITIONS[current]
+
+
+# A merchant order id: what Midtrans accepts as an order_id (Lunas sends its purchase_id
+# there, but holds merchant ids to the same rule, so either could be shown to Midtrans).
+ORDER_ID_PATTERN = r"^[A-Za-z0-9\-_.~]{1,50}$"
+# The item_id of a shop payment (the merchant keeps the catalog): in the Snap request's
+# item_details and in item.purchased.
+DIRECT_ITEM_ID = "__direct__"
+
+
 class EventOutcome(StrEnum):
     RECEIVED = "received"  # stored, not processed yet (or processing crashed)
     APPLIED = "applied"
@@ -48,6 +91,12 @@ class EventOutcome(StrEnum):
     UNCONFIRMED = "unconfirmed"  # Get Status failed; Midtrans will retry
     NOT_FOUND_UPSTREAM = "not_found_upstream"
     UNAVAILABLE = "unavailable"  # no server key configured
+
+
+# The paid-payments index's predicate (migration 0004), which the overview's queries imply.
+_IS_PAID_SQL = "paid_at IS NOT NULL AND status IN ({})".format(
+    ", ".join(f"'{status}'" for status in PAID_STATUSES)
+)
 
 
 class Payment(Base):
@@ -87,19 +136,15 @@ class Payment(Base):
             "environment",
             "paid_at",
             postgresql_include=["amount"],
-            postgresql_where=text(
-                "paid_at IS NOT NULL AND status IN ('settlement', 'refund', 'partial_refund')"
-            ),
-            sqlite_where=text(
-                "paid_at IS NOT NULL AND status IN ('settlement', 'refund', 'partial_refund')"
-            ),
+            postgresql_where=text(_IS_PAID_SQL),
+            sqlite_where=text(_IS_PAID_SQL),
         ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     purchase_id: Mapped[str] = mapped_column(String(64), unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
-    environment: Mapped[Environment] = mapped_column(String(16))
+    environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16))
     order_id: Mapped[str] = mapped_column(String(50), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="IDR")
@@ -107,7 +152,9 @@ class Payment(Base):
     buyer_name: Mapped[str | None] = mapped_column(String(100))
     item_name: Mapped[str | None] = mapped_column(String(200))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
-    status: Mapped[PaymentStatus] = mapped_column(String(20), default=PaymentStatus.CREATING)
+    status: Mapped[PaymentStatus] = mapped_column(
+        EnumText(PaymentStatus, 20), default=PaymentStatus.CREATING
+    )
 
     snap_token: Mapped[str | None] = mapped_column(String(100))
     snap_redirect_url: Mapped[str | None] = mapped_column(String(500))
@@ -142,7 +189,9 @@ class PaymentEvent(Base):
     headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     transaction_status: Mapped[str | None] = mapped_column(String(32))
-    outcome: Mapped[EventOutcome] = mapped_column(String(24), default=EventOutcome.RECEIVED)
+    outcome: Mapped[EventOutcome] = mapped_column(
+        EnumText(EventOutcome, 24), default=EventOutcome.RECEIVED
+    )
     detail: Mapped[str | None] = mapped_column(String(500))
     http_status: Mapped[int | None] = mapped_column(Integer)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -154,6 +203,6 @@ class PaymentStatusChange(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("payment_events.id"))
-    from_status: Mapped[str] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[PaymentStatus] = mapped_column(EnumText(PaymentStatus, 20))
+    to_status: Mapped[PaymentStatus] = mapped_column(EnumText(PaymentStatus, 20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, UTCDateTime, utcnow
+from app.models.base import Base, BigId, EnumText, UTCDateTime, utcnow
 
 
 class Environment(StrEnum):
@@ -37,7 +37,7 @@ class ApiClient(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
-    environment: Mapped[Environment] = mapped_column(String(16))
+    environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16))
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -69,7 +69,7 @@ class WebhookEndpoint(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
-    environment: Mapped[Environment] = mapped_column(String(16))
+    environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16))
     url: Mapped[str | None] = mapped_column(String(2000))
     secret_ciphertext: Mapped[str] = mapped_column(String(500))
     # After a rotation the old secret keeps signing (beside the new one) until this time.

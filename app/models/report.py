@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime
+from app.models.base import Base, EnumText, UTCDateTime
 from app.models.project import Environment
 
 
@@ -21,7 +21,7 @@ class PaymentDayTotals(Base):
     __tablename__ = "payment_day_totals"
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
-    environment: Mapped[Environment] = mapped_column(String(16), primary_key=True)
+    environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     created: Mapped[int] = mapped_column(Integer)
     paid: Mapped[int] = mapped_column(Integer)

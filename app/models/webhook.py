@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, UTCDateTime, utcnow
+from app.models.base import Base, BigId, EnumText, UTCDateTime, utcnow
 from app.models.project import Environment
 
 
@@ -54,14 +54,14 @@ class WebhookDelivery(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
-    environment: Mapped[Environment] = mapped_column(String(16))
+    environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
-    event_type: Mapped[EventType] = mapped_column(String(40))
+    event_type: Mapped[EventType] = mapped_column(EnumText(EventType, 40))
     # The database enforces "at most one item.purchased per payment" (and likewise for the
     # other kinds) through this unique key.
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[DeliveryStatus] = mapped_column(String(24))
+    status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus, 24))
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from flask import abort, g, request, url_for
 from flask_login import current_user, login_required
 
 from app.models import Environment
-from app.services.projects import project_of_owner
+from app.services.accounts.projects import project_of_owner
 
 MAX_ROW_ID = 2**63 - 1
 # Pages that show one object of one environment: the switch leads to the list instead.

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from app.services import ValidationError as ServiceValidationError
-from app.services.accounts import MIN_PASSWORD_LENGTH, normalize_email
+from app.errors import ValidationError as ServiceValidationError
+from app.services.accounts.users import MIN_PASSWORD_LENGTH, normalize_email
 
 PASSWORD_LENGTH = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
 

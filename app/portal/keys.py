@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template
 
+from app.errors import ValidationError
 from app.models import Environment, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page, sentence
 from app.portal.forms import RotateSecretForm
-from app.services import ValidationError
-from app.services.credentials import (
+from app.services.accounts.credentials import (
     IssuedSecret,
     api_client_of,
     revoke_secret,

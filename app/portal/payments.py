@@ -11,8 +11,11 @@ from app.clock import WIB, parse_date, start_of_day_utc, today_wib
 from app.models import Environment, PaymentStatus, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page
-from app.services import reports
-from app.services.reports import PUBLIC_STATUSES, Cursor, DayTotals, PaymentFilters
+from app.services.reporting import overview as overviews
+from app.services.reporting import payments as reports
+from app.services.reporting.day_totals import DayTotals
+from app.services.reporting.paging import Cursor
+from app.services.reporting.payments import PUBLIC_STATUSES, PaymentFilters
 
 MAX_SEARCH_LENGTH = 254
 # Dates outside this span are refused (and far ones would overflow datetime arithmetic).
@@ -22,7 +25,7 @@ EARLIEST_DAY, LATEST_DAY = date(1970, 1, 2), date(9998, 12, 30)
 @bp.get("/projects/<project_id>")
 @project_page
 def project_overview(project: Project, env: Environment):
-    overview = reports.project_overview(project.id, env, today_wib(), WIB)
+    overview = overviews.project_overview(project.id, env, today_wib(), WIB)
     return render_template(
         "portal/overview.html",
         overview=overview,
@@ -111,7 +114,7 @@ def read_filters(args) -> tuple[PaymentFilters, dict[str, str], list[str]]:
 
 def _cursor_arg(name: str, problems: list[str]) -> Cursor | None:
     raw = request.args.get(name)
-    cursor = Cursor.decode(raw)
+    cursor = reports.KEYSET.decode(raw)
     if raw and cursor is None:
         problems.append("That page link is not valid (any more): showing the newest payments.")
     return cursor

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from app.errors import ValidationError
 from app.models import Environment, Project
 from app.portal import bp
 from app.portal.context import project_page, sentence
 from app.portal.forms import ProjectForm
-from app.services import ValidationError
-from app.services.projects import create_project, projects_of, update_project
+from app.services.accounts.projects import create_project, projects_of, update_project
 
 
 @bp.get("/projects")

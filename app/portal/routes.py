@@ -5,10 +5,16 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app.errors import ValidationError
 from app.portal import bp
 from app.portal.forms import ChangePasswordForm, LoginForm, RegisterForm
-from app.services import ValidationError, login_throttle
-from app.services.accounts import authenticate, change_password, create_user
+from app.services.accounts import login_throttle
+from app.services.accounts.users import (
+    EmailTakenError,
+    authenticate,
+    change_password,
+    create_user,
+)
 
 DUPLICATE_EMAIL = "An account with this email already exists."
 BAD_LOGIN = "Invalid email or password."
@@ -44,10 +50,11 @@ def register():
     if form.validate_on_submit():
         try:
             user = create_user(form.email.data, form.password.data)
+        except EmailTakenError:
+            form.email.errors.append(DUPLICATE_EMAIL)
         except ValidationError as exc:
             field = form.password if exc.field == "password" else form.email
-            message = DUPLICATE_EMAIL if "already exists" in exc.message else exc.message
-            field.errors.append(message)
+            field.errors.append(exc.message)
         else:
             login_user(user)
             return redirect(url_for("portal.projects"))

@@ -5,20 +5,21 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request
 
 from app.clock import format_wib, parse_wib_datetime
+from app.errors import ValidationError
 from app.models import DeliveryStatus, Environment, EventType, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page, sentence
 from app.portal.forms import ResendFailedForm, WebhookUrlForm
-from app.services import ValidationError
-from app.services import webhook_log as log
-from app.services.webhooks import (
+from app.services.outbox import log
+from app.services.outbox.endpoints import (
     endpoint_of,
-    resend_failed_since,
-    resend_in_project,
+    previous_secret_until,
+    reveal_signing_secrets,
     rotate_secret,
-    send_test_event,
     set_endpoint_url,
 )
+from app.services.outbox.events import send_test_event
+from app.services.outbox.resend import resend_failed_since, resend_in_project
 
 
 @bp.route("/projects/<project_id>/webhooks", methods=["GET", "POST"])
@@ -41,7 +42,7 @@ def webhooks(project: Project, env: Environment):
 @project_page
 def reveal_webhook_secret(project: Project, env: Environment):
     # A POST, so the secret is never in a URL, the history or a cache.
-    revealed = log.reveal_signing_secrets(project.id, env)
+    revealed = reveal_signing_secrets(project.id, env)
     return _webhooks_page(project, env, revealed=revealed)
 
 
@@ -49,7 +50,7 @@ def reveal_webhook_secret(project: Project, env: Environment):
 @project_page
 def rotate_webhook_secret(project: Project, env: Environment):
     rotate_secret(project.id, env)
-    revealed = log.reveal_signing_secrets(project.id, env)
+    revealed = reveal_signing_secrets(project.id, env)
     return _webhooks_page(project, env, revealed=revealed, rotated=True)
 
 
@@ -72,11 +73,12 @@ def deliveries(project: Project, env: Environment):
         "status": request.args.get("status") or None,
         "event_type": request.args.get("event_type") or None,
     }
+    # A malformed cursor reads as none given: the newest page.
     page = log.delivery_page(
         project.id,
         env,
-        before=request.args.get("before"),
-        after=request.args.get("after"),
+        after=log.KEYSET.decode(request.args.get("after")),
+        before=log.KEYSET.decode(request.args.get("before")),
         **filters,
     )
     return render_template(
@@ -133,7 +135,7 @@ def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
         form=form or WebhookUrlForm(formdata=None, data={"url": endpoint.url or ""}),
         revealed=revealed,
         rotated=rotated,
-        previous_until=log.previous_secret_until(endpoint),
+        previous_until=previous_secret_until(endpoint),
         waiting=log.waiting_count(project.id, env),
         grace_hours=current_app.config["CREDENTIAL_GRACE_HOURS"],
     )

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from flask import url_for
 
+from app.formatting import format_rupiah
 from app.models import PaymentStatus
-from app.services.verify import PaymentView
+from app.services.checkout.lookup import PaymentView
 
 # How long the success state shows before it sends the buyer back to the store.
 STORE_REDIRECT_SECONDS = 5
@@ -77,11 +78,6 @@ PHRASES = {
     "go_now": "Kembali ke toko sekarang",
     "go": "Kembali ke toko",
 }
-
-
-def format_rupiah(amount: int) -> str:
-    """75000 → "Rp75.000": Indonesian thousands separators, no decimals (IDR has none)."""
-    return f"Rp{amount:,}".replace(",", ".")
 
 
 @dataclass(frozen=True)

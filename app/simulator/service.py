@@ -11,18 +11,18 @@ import requests
 from flask import current_app
 from sqlalchemy import or_, select
 
+from app.errors import NotFoundError, ServiceError, ValidationError
 from app.extensions import db
 from app.midtrans.client import MidtransUnavailableError, settings_for
 from app.midtrans.signature import compute_signature
 from app.midtrans.timefmt import format_midtrans_time
-from app.models import Environment, Payment, SimulatedTransaction
+from app.models import ORDER_ID_PATTERN, Environment, Payment, SimulatedTransaction
 from app.models.base import utcnow
-from app.services import NotFoundError, ServiceError, ValidationError
 
 log = logging.getLogger(__name__)
 
 MERCHANT_ID = "G000LUNASSIM"
-ORDER_ID_RE = re.compile(r"^[A-Za-z0-9\-_.~]{1,50}$")
+ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
 NOTIFICATION_TIMEOUT = 10
 MAX_NOTIFICATION_URLS = 3
 
@@ -205,9 +205,8 @@ def send_manual_notification(
             f"transaction_status must be one of {', '.join(sorted(NOTIFICATION_CODES))}"
         )
     payment = _find_payment(payment_ref)
-    environment = Environment(payment.environment)
     try:
-        server_key = settings_for(environment).server_key
+        server_key = settings_for(payment.environment).server_key
     except MidtransUnavailableError as exc:
         raise ValidationError(str(exc)) from None
     transaction = db.session.get(SimulatedTransaction, payment.purchase_id)

@@ -15,7 +15,7 @@ from app import jobs
 from app.extensions import db
 from app.models import EventType
 from app.models.base import utcnow
-from app.services.webhooks import new_delivery
+from app.services.outbox.events import new_delivery
 from tests.browser.conftest import PHONE, screenshot
 from tests.helpers import direct_payment
 from tests.receiver import MerchantReceiver
@@ -113,7 +113,7 @@ def test_a_new_merchant_takes_a_sandbox_payment_and_sees_its_webhook_arrive(
     page.get_by_role("link", name="Payments", exact=True).click()
     row = page.locator("tr", has_text="INV-2026-0001")
     expect(row).to_contain_text("settlement")
-    expect(row).to_contain_text("Rp 75.000")
+    expect(row).to_contain_text("Rp75.000")
     screenshot(page, "portal-payments")
     row.get_by_role("link", name=purchase_id).click()
     expect(page.get_by_text("pending → settlement")).to_be_visible()
@@ -123,9 +123,9 @@ def test_a_new_merchant_takes_a_sandbox_payment_and_sees_its_webhook_arrive(
     chart = page.get_by_role("img", name="Revenue per day, last 30 days")
     expect(chart).to_be_visible()
     today = chart.locator("a").last  # the chart's last column is today
-    expect(today.locator("title")).to_contain_text("Rp 75.000 revenue; 1 paid; 1 created")
+    expect(today.locator("title")).to_contain_text("Rp75.000 revenue; 1 paid; 1 created")
     assert float(today.locator("rect.bar").get_attribute("height")) > 100  # the tallest bar
-    expect(chart.locator("a title", has_text="Rp 0 revenue")).to_have_count(29)
+    expect(chart.locator("a title", has_text="Rp0 revenue")).to_have_count(29)
     screenshot(page, "portal-overview")
 
     # Webhooks: the URL, a test event, and its delivery.

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from app.purchase.page import format_rupiah
+from app.formatting import format_rupiah
 from tests.callback_flow import (
     CALLBACK_URL,
     TITLES,

@@ -1,4 +1,4 @@
-"""Stored totals of closed WIB days behind the portal overview (app/services/day_totals.py):
+"""Stored totals of closed WIB days behind the portal overview (app/services/reporting/day_totals.py):
 stored once a day has been over for an hour, read back instead of recounted, invalidated by a
 late change to a past day (through the real notification path), and never overwritten with
 numbers counted before such a change committed."""
@@ -17,7 +17,8 @@ from app.extensions import db
 from app.midtrans.timefmt import format_midtrans_time
 from app.models import Payment, PaymentDayTotals
 from app.models.base import utcnow
-from app.services import day_totals, reports
+from app.services.reporting import day_totals
+from app.services.reporting import overview as reports
 from app.worker import Maintenance
 from tests.helpers import direct_payment, new_project
 from tests.webhook_flow import create_payment, midtrans_moves, settle

@@ -8,14 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import rq
 from sqlalchemy import select, update
 
-from app import jobs
 from app.extensions import db
 from app.models import Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
 from app.models.base import utcnow
-from app.services.janitor import expire_stale_checkouts
+from app.services.checkout.janitor import expire_stale_checkouts
+from app.worker import Maintenance
 from tests.fakes import Answer
 from tests.helpers import checkout_body
 
@@ -263,25 +262,17 @@ def test_a_creating_row_older_than_ten_minutes_is_removed(app, project, fake_mid
 # -- the worker and the CLI ----------------------------------------------------------------------
 
 
-def test_the_rq_job_expires_an_overdue_payment(
-    app, fake_midtrans, create_payment, redis_conn, monkeypatch
+def test_the_workers_maintenance_pass_expires_an_overdue_payment(
+    app, fake_midtrans, create_payment
 ):
-    # given an overdue payment and the janitor job queued on real Redis
+    # given an overdue payment
     purchase_id = create_payment()
     expired_ago(app, purchase_id, OVERDUE)
-    queue = rq.Queue("default", connection=redis_conn)
-    job = queue.enqueue(jobs.expire_stale_checkouts)
-    monkeypatch.setattr(jobs, "_app", None)  # restore the module's app after the test
-    jobs.use_app(app)
 
-    # when a worker drains the queue
-    worked = rq.SimpleWorker([queue], connection=redis_conn).work(burst=True)
+    # when the worker's maintenance thread takes its janitor turn
+    Maintenance(app).janitor()
 
-    # then the job succeeded and the payment expired
-    assert worked
-    job.refresh()
-    assert job.get_status() == rq.job.JobStatus.FINISHED
-    assert job.return_value() == {"checked": 1, "errors": 0, "outcomes": {"applied": 1}}
+    # then the payment expired, as Midtrans says
     assert payment_row(app, purchase_id)["status"] == "expire"
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Payment
 from app.models.base import utcnow
-from app.services.day_totals import PAID_STATUSES
-from app.services.reports import PUBLIC_STATUSES
+from app.models import PAID_STATUSES
+from app.services.reporting.payments import PUBLIC_STATUSES
 from tests.helpers import new_project
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import User
-from app.services.accounts import find_user_by_email
+from app.services.accounts.users import find_user_by_email
 from tests.helpers import TEST_PASSWORD, new_project, new_user
 from tests.portal_client import csrf_token, log_in, post_form
 

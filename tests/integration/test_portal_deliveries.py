@@ -17,7 +17,7 @@ from app.clock import WIB
 from app.extensions import db
 from app.models import DeliveryStatus, EventType, WebhookDelivery
 from app.models.base import utcnow
-from app.services.webhooks import new_delivery
+from app.services.outbox.events import new_delivery
 from tests.helpers import new_project
 from tests.portal_client import post_with_token
 from tests.receiver import MerchantReceiver, Reply

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ClientSecret, Environment, WebhookDelivery
-from app.services.webhooks import set_endpoint_url
+from app.services.outbox.endpoints import set_endpoint_url
 from tests.fakes import FakeMidtrans
 from tests.helpers import new_project
 from tests.portal_client import csrf_token, log_in

@@ -14,7 +14,7 @@ from app.clock import format_wib
 from app.extensions import db
 from app.models import ApiClient, ClientSecret
 from app.models.base import utcnow
-from app.services.credentials import authenticate
+from app.services.accounts.credentials import authenticate
 from tests.helpers import ProjectKeys, checkout_body, new_project, new_user
 from tests.portal_client import csrf_token, log_in, post_with_token
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Project
-from app.services.credentials import authenticate
+from app.services.accounts.credentials import authenticate
 from tests.helpers import new_project, new_user
 from tests.portal_client import log_in, post_form
 

@@ -16,7 +16,8 @@ from app import jobs
 from app.clock import format_wib
 from app.extensions import db
 from app.models import DeliveryStatus, Environment, EventType, WebhookDelivery
-from app.services.webhooks import endpoint_for, new_delivery
+from app.services.outbox.endpoints import endpoint_for
+from app.services.outbox.events import new_delivery
 from tests.helpers import ProjectKeys, new_project
 from tests.portal_client import post_with_token
 from tests.receiver import MerchantReceiver

@@ -199,7 +199,7 @@ def test_racing_identical_first_requests_end_in_one_payment(
 def test_a_payment_left_creating_by_a_crashed_request_is_replaced(
     app, client, project, fake_midtrans, monkeypatch
 ):
-    monkeypatch.setattr("app.services.checkout.CREATION_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("app.services.checkout.create.CREATION_WAIT_SECONDS", 0.2)
     with app.app_context():
         now = utcnow()
         db.session.add(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Payment, PaymentStatusChange, WebhookDelivery
 from app.models.base import utcnow
-from app.services import webhooks
+from app.services.outbox import events as webhooks
 from tests.receiver import MerchantReceiver
 from tests.webhook_flow import (
     attempt_delivery,
@@ -157,7 +157,7 @@ def test_the_event_rolls_back_with_a_settlement_that_fails(
         real_record(*args)
         raise RuntimeError("the transaction dies after the event was added")
 
-    monkeypatch.setattr("app.services.payments.record_payment_events", record_then_crash)
+    monkeypatch.setattr("app.services.checkout.status.record_payment_events", record_then_crash)
 
     response = midtrans_moves(client, fake_midtrans, purchase_id, "settlement")
 
@@ -174,7 +174,7 @@ def test_midtrans_retrying_a_settlement_that_failed_records_the_event_once(
     def crash(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("app.services.payments.record_payment_events", crash)
+    monkeypatch.setattr("app.services.checkout.status.record_payment_events", crash)
     assert midtrans_moves(client, fake_midtrans, purchase_id, "settlement").status_code == 500
     monkeypatch.undo()
 
@@ -202,7 +202,7 @@ def test_the_event_is_committed_before_it_is_enqueued(
         finally:
             other.close()
 
-    monkeypatch.setattr(webhooks, "enqueue", enqueue)
+    monkeypatch.setattr("app.services.checkout.notifications.enqueue", enqueue)
 
     settle(client, fake_midtrans, purchase_id)
 

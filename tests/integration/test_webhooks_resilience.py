@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from app.extensions import db, redis_connection
 from app.models import DeliveryStatus, Environment, WebhookAttempt, WebhookDelivery
-from app.services.projects import create_project
+from app.services.accounts.projects import create_project
 from tests.conftest import SERVER_KEY
 from tests.helpers import ProjectKeys, checkout_body, new_user, notification
 from tests.receiver import MerchantReceiver, Received, Reply
@@ -42,7 +42,7 @@ CHECKOUT_URL = "/api/platform/shop-payment"
 TRANSACTION_ID = "9aed5972-5b6a-401e-894b-a32c91ed1a3a"
 WEBHOOK_TIMEOUT = 2  # seconds; a claim's lease is 2 × this + 5 = 9 s
 LEASE = 2 * WEBHOOK_TIMEOUT + 5
-SWEEP_GRACE = 10  # app.services.webhooks.SWEEP_GRACE: the sweeper leaves younger rows alone
+SWEEP_GRACE = 10  # app.services.outbox.queue.SWEEP_GRACE: the sweeper leaves younger rows alone
 FAST_ANSWER = 2.0  # seconds: "well under" the 5 s Midtrans is promised (SPEC §4)
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="needs the redis-server binary")

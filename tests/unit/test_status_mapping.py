@@ -7,7 +7,8 @@ import itertools
 
 import pytest
 
-from app.midtrans.status import can_transition, map_midtrans_status
+from app.midtrans.status import map_midtrans_status
+from app.models import can_transition
 from app.models import PaymentStatus
 
 PENDING = PaymentStatus.PENDING

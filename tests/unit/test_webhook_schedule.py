@@ -14,8 +14,8 @@ from email.utils import format_datetime
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from app.webhooks.schedule import retry_delay
-from app.webhooks.signing import sign, signature_header
+from app.services.outbox.schedule import retry_delay
+from app.services.outbox.signing import sign, signature_header
 
 SPEC_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 SAMPLES = 400

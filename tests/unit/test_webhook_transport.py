@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.webhooks import transport
-from app.webhooks.transport import forbidden_reason
+from app.services.outbox import transport
+from app.services.outbox.transport import forbidden_reason
 from tests.receiver import MerchantReceiver
 
 REFUSED = [

@@ -1,4 +1,5 @@
-"""The public status lookup behind verify and the buyer's callback page: one indexed query."""
+"""The public status lookup behind verify and the buyer's pages: one indexed query for verify
+and the callback page, and where the invoice link sends the buyer."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from urllib.parse import quote
 
 from sqlalchemy import Select, and_, bindparam, or_, select
 
+from app.errors import NotFoundError, ServiceError
 from app.extensions import db
 from app.models import ApiClient, Payment, PaymentStatus, Project
-from app.services import ServiceError
-from app.services.projects import SLUG_PLACEHOLDER
+from app.models.base import utcnow
+from app.services.accounts.projects import SLUG_PLACEHOLDER
 
 PURCHASE_PREFIX = "pur_"
 
@@ -61,7 +63,8 @@ def find_payment_view(order_id: str, client_id: str | None = None) -> PaymentVie
             return _view(by_purchase[0])
     if len(rows) > 1:
         raise AmbiguousOrderIdError(
-            "more than one payment has this order_id: pass client_id to choose the project"
+            "more than one payment has this order_id: pass client_id to choose the project",
+            field="order_id",
         )
     return _view(rows[0]) if rows else None
 
@@ -125,3 +128,18 @@ def store_redirect_url(template: str | None, slug: object) -> str | None:
         return None
     # The slug was validated as [a-z0-9-] at creation; quoting is the second lock on the door.
     return template.replace(SLUG_PLACEHOLDER, quote(slug, safe=""))
+
+
+def invoice_destination(purchase_id: str) -> str | None:
+    """Where the stable invoice URL sends the buyer: the Snap page while the payment can still
+    be paid there, else None (the callback page, which shows the payment's state).
+    NotFoundError when there is no such payment."""
+    row = db.session.execute(
+        select(Payment.status, Payment.snap_redirect_url, Payment.expires_at).where(
+            Payment.purchase_id == purchase_id, Payment.status != PaymentStatus.CREATING
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no payment {purchase_id!r}")
+    payable = row.status == PaymentStatus.PENDING and row.expires_at > utcnow()
+    return row.snap_redirect_url if payable and row.snap_redirect_url else None

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
+from app.errors import NotFoundError, ServiceError, UnavailableError, ValidationError
 from app.extensions import db
 from app.midtrans.client import (
     MidtransClient,
@@ -20,10 +23,11 @@ from app.midtrans.client import (
 )
 from app.midtrans.signature import signature_matches
 from app.midtrans.status import map_midtrans_status
-from app.models import Environment, EventOutcome, Payment, PaymentEvent, PaymentStatus
+from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
-from app.services import NotFoundError, ServiceError, ValidationError, webhooks
-from app.services.payments import apply_status, lock_payment
+from app.services.checkout.status import apply_status, lock_payment
+from app.services.outbox.queue import enqueue
+from app.text import NUL_MESSAGE, has_nul, storable
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +45,21 @@ class AmountMismatchError(ServiceError):
     http_status = 422
 
 
-class UnavailableError(ServiceError):
-    code = "unavailable"
-    http_status = 503
+class Refused(Exception):
+    """An event that will not be applied: why (the outcome), and the error for the caller."""
+
+    def __init__(self, outcome: EventOutcome, error: ServiceError) -> None:
+        super().__init__(error.message)
+        self.outcome = outcome
+        self.error = error
 
 
 def record_notification(raw_body: bytes, headers: dict[str, str], remote_addr: str | None) -> int:
     """Step 1: keep the untrusted request before believing any of it."""
     event = PaymentEvent(
         source="notification",
-        # PostgreSQL text cannot hold NUL: a raw NUL byte (never valid JSON) is kept as U+FFFD
-        # so that the request is stored all the same.
-        raw_body=raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        # A raw NUL byte (never valid JSON) is kept as U+FFFD: the request is stored all the same.
+        raw_body=storable(raw_body.decode("utf-8", errors="replace")),
         headers={name: headers[name][:500] for name in STORED_HEADERS if name in headers},
         remote_addr=(remote_addr or "")[:64] or None,
         received_at=utcnow(),
@@ -65,40 +72,61 @@ def record_notification(raw_body: bytes, headers: dict[str, str], remote_addr: s
 
 
 def process_notification(event_id: int) -> EventOutcome:
-    """Steps 2-7 of SPEC §4. Raises a ServiceError (already recorded on the event) to refuse."""
+    """Parse, find the payment, check the signature, confirm with Get Status, apply.
+    Raises a ServiceError (already recorded on the event) to refuse."""
     event = db.session.get(PaymentEvent, event_id)
-    data = _parse(event)
-    payment = _find_payment(data["order_id"])
-    if payment is None:
-        _refuse(event, EventOutcome.UNKNOWN_ORDER, NotFoundError("unknown order_id", "order_id"))
-    event.payment_id = payment.id
-    event.transaction_status = data["transaction_status"][:32]
-    environment = Environment(payment.environment)
-    try:
-        settings = settings_for(environment)
-    except MidtransUnavailableError as exc:
-        _refuse(event, EventOutcome.UNAVAILABLE, UnavailableError(str(exc)))
-    if not signature_matches(
-        data["signature_key"],
-        data["order_id"],
-        data["status_code"],
-        data["gross_amount"],
-        settings.server_key,
-    ):
-        _refuse(event, EventOutcome.REJECTED, InvalidSignatureError("signature_key does not match"))
-    payment_id = payment.id
-    # Commit what is known so far: no transaction stays open across the Get Status call.
-    db.session.commit()
-    truth = data
-    if current_app.config["MIDTRANS_CONFIRM_STATUS"]:
-        truth = _confirm(event, MidtransClient(settings), data["order_id"])
+    with _refusals_recorded(event):
+        data = _parse(event)
+        payment = _find_payment(data["order_id"])
+        if payment is None:
+            raise Refused(EventOutcome.UNKNOWN_ORDER, NotFoundError("unknown order_id", "order_id"))
+        event.payment_id = payment.id
+        event.transaction_status = data["transaction_status"][:32]
+        try:
+            settings = settings_for(payment.environment)
+        except MidtransUnavailableError as exc:
+            raise Refused(EventOutcome.UNAVAILABLE, UnavailableError(str(exc))) from None
+        if not signature_matches(
+            data["signature_key"],
+            data["order_id"],
+            data["status_code"],
+            data["gross_amount"],
+            settings.server_key,
+        ):
+            raise Refused(
+                EventOutcome.REJECTED, InvalidSignatureError("signature_key does not match")
+            )
+        payment_id = payment.id
+        # Commit what is known so far: no transaction stays open across the Get Status call.
+        db.session.commit()
+        truth = data
+        if current_app.config["MIDTRANS_CONFIRM_STATUS"]:
+            truth = _confirm(MidtransClient(settings), data["order_id"])
     return apply_midtrans_state(payment_id, truth, event)
 
 
 def apply_midtrans_state(
     payment_id: int, truth: dict[str, Any], event: PaymentEvent
 ) -> EventOutcome:
-    """Apply a confirmed Midtrans state; shared by notifications and the pending janitor."""
+    """Apply a confirmed Midtrans state; shared by notifications and the pending janitor.
+    Raises a ServiceError (already recorded on the event) to refuse."""
+    with _refusals_recorded(event):
+        return _apply(payment_id, truth, event)
+
+
+@contextmanager
+def _refusals_recorded(event: PaymentEvent) -> Iterator[None]:
+    """The one place a refusal is recorded: on the event, committed (which also releases a
+    row lock taken meanwhile; the payment did not move), then raised as the caller's error."""
+    try:
+        yield
+    except Refused as refusal:
+        _finish(event, refusal.outcome, refusal.error.http_status, refusal.error.message)
+        db.session.commit()
+        raise refusal.error from None
+
+
+def _apply(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> EventOutcome:
     transaction_status = str(truth.get("transaction_status") or "")
     event.transaction_status = transaction_status[:32] or event.transaction_status
     target = map_midtrans_status(transaction_status, _optional_text(truth.get("fraud_status")))
@@ -111,9 +139,7 @@ def apply_midtrans_state(
         target == PaymentStatus.SETTLEMENT and payment.status != PaymentStatus.SETTLEMENT
     )
     if entering_settlement and not _amount_covers(truth.get("gross_amount"), payment.amount):
-        # Record the refusal and release the lock; the payment does not move.
-        _refuse(
-            event,
+        raise Refused(
             EventOutcome.AMOUNT_MISMATCH,
             AmountMismatchError(
                 f"gross_amount {truth.get('gross_amount')!r} is below the payment's "
@@ -125,7 +151,7 @@ def apply_midtrans_state(
     purchase_id = payment.purchase_id  # after the commit this would reload the payment
     db.session.commit()
     log.info("payment %s: %s (%s)", purchase_id, transition.outcome, transaction_status)
-    webhooks.enqueue(transition.delivery_ids)  # only after commit: the rows now exist
+    enqueue(transition.delivery_ids)  # only after commit: the rows now exist
     return transition.outcome
 
 
@@ -135,19 +161,14 @@ def _parse(event: PaymentEvent) -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        _refuse(event, EventOutcome.INVALID, ValidationError("body must be a JSON object"))
+        raise Refused(EventOutcome.INVALID, ValidationError("body must be a JSON object"))
     for name, value in data.items():
-        if isinstance(value, str) and "\x00" in value:
-            _refuse(
-                event,
-                EventOutcome.INVALID,
-                ValidationError(f"{name[:40]!r} must not contain a NUL character", field=None),
-            )
+        if has_nul(value):
+            raise Refused(EventOutcome.INVALID, ValidationError(f"{name[:40]!r} {NUL_MESSAGE}"))
     for name in REQUIRED_FIELDS:
         value = data.get(name)
         if not isinstance(value, str) or not value.strip():
-            _refuse(
-                event,
+            raise Refused(
                 EventOutcome.INVALID,
                 ValidationError(f"{name} is required and must be a string", field=name),
             )
@@ -164,16 +185,15 @@ def _find_payment(order_id: str) -> Payment | None:
     return payment
 
 
-def _confirm(event: PaymentEvent, client: MidtransClient, order_id: str) -> dict[str, Any]:
+def _confirm(client: MidtransClient, order_id: str) -> dict[str, Any]:
     timeout = current_app.config["MIDTRANS_STATUS_TIMEOUT_SECONDS"]
     try:
         return client.get_status(order_id, timeout=timeout)
     except MidtransNotFoundError as exc:
-        _refuse(event, EventOutcome.NOT_FOUND_UPSTREAM, NotFoundError(exc.message))
+        raise Refused(EventOutcome.NOT_FOUND_UPSTREAM, NotFoundError(exc.message)) from None
     except MidtransError as exc:
         # 503 so that Midtrans tries again later.
-        _refuse(event, EventOutcome.UNCONFIRMED, UnavailableError(exc.message))
-    raise AssertionError("unreachable")
+        raise Refused(EventOutcome.UNCONFIRMED, UnavailableError(exc.message)) from None
 
 
 def _amount_covers(reported: Any, expected: int) -> bool:
@@ -193,10 +213,3 @@ def _finish(event: PaymentEvent, outcome: EventOutcome, http_status: int, detail
     event.http_status = http_status
     event.detail = detail[:500]
     event.processed_at = utcnow()
-
-
-def _refuse(event: PaymentEvent, outcome: EventOutcome, error: ServiceError):
-    """Record why the event was refused, commit it, and raise the error for the caller."""
-    _finish(event, outcome, error.http_status, error.message)
-    db.session.commit()
-    raise error

@@ -5,7 +5,7 @@ payments").
 
 A stored day goes stale when one of its payments changes later: Midtrans dates a settlement by
 its settlement_time, so a late notification can land on a past day; it also reverses
-settlements (settlement → cancel). app/services/payments.apply_status then calls
+settlements (settlement → cancel). app/services/checkout/status.apply_status then calls
 `invalidate_past_days` in the transaction of the change, which marks the day invalid and bumps
 its version. The overview recomputes invalid days and stores them only if their version did
 not move meanwhile (`window_totals`).
@@ -28,7 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.clock import WIB, start_of_day_utc, today_wib
 from app.extensions import db
-from app.models import ApiClient, Environment, Payment, PaymentDayTotals, PaymentStatus
+from app.models import (
+    PAID_STATUSES,
+    ApiClient,
+    Environment,
+    Payment,
+    PaymentDayTotals,
+    PaymentStatus,
+)
 from app.models.base import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,9 +44,6 @@ log = logging.getLogger(__name__)
 # (not counted) has become pending or been removed, and any transaction that began before
 # midnight, when the day was still today and changes to it invalidated nothing, has ended.
 CLOSED_AFTER = timedelta(hours=1)
-# Money was received: settled, possibly refunded since. A settlement Midtrans reversed
-# (settlement → cancel) never became money, so it is not revenue.
-PAID_STATUSES = (PaymentStatus.SETTLEMENT, PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND)
 _payments = Payment.__table__.c
 _totals = PaymentDayTotals.__table__
 _KEY = [_totals.c.project_id, _totals.c.environment, _totals.c.day]
@@ -123,7 +127,7 @@ def fill_closed_days(
     lacking = db.session.execute(query.order_by(ApiClient.id)).all()
     db.session.rollback()  # end the read: each project environment below commits on its own
     for project_id, environment in lacking:
-        window_totals(project_id, Environment(environment), closed, now, WIB)
+        window_totals(project_id, environment, closed, now, WIB)
     return len(lacking)
 
 

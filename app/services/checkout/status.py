@@ -1,4 +1,6 @@
-"""Payment status changes: the one place a payment's status moves (under its row lock)."""
+"""The one place a payment's status moves: under its row lock, along the transition table of
+app/models/payment.py, with the merchant's events and the overview's stale days recorded in
+the same transaction."""
 
 from __future__ import annotations
 
@@ -9,12 +11,18 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.midtrans.status import can_transition
 from app.midtrans.timefmt import parse_midtrans_time
-from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
+from app.models import (
+    EventOutcome,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    PaymentStatusChange,
+    can_transition,
+)
 from app.models.base import utcnow
-from app.services import day_totals
-from app.services.webhooks import record_payment_events
+from app.services.outbox.events import record_payment_events
+from app.services.reporting import day_totals
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ def apply_status(
 
     `midtrans` is the confirmed Midtrans transaction (notification or Get Status body).
     """
-    current = PaymentStatus(payment.status)
+    current = payment.status
     if target != current and not can_transition(current, target):
         # A stale notification changes nothing, not even the raw Midtrans fields.
         return Transition(EventOutcome.STALE)

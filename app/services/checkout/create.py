@@ -12,17 +12,21 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.errors import ServiceError, UnavailableError, UpstreamError
 from app.extensions import db
-from app.midtrans.client import MidtransClient, MidtransError, settings_for
+from app.midtrans.client import (
+    MidtransClient,
+    MidtransError,
+    MidtransUnavailableError,
+    settings_for,
+)
 from app.midtrans.timefmt import format_expiry_start
-from app.models import ApiClient, Environment, Payment, PaymentStatus
+from app.models import DIRECT_ITEM_ID, ApiClient, Payment, PaymentStatus
 from app.models.base import utcnow
 from app.security import random_token
-from app.services import ServiceError
 
 log = logging.getLogger(__name__)
 
-DIRECT_ITEM_ID = "__direct__"
 DEFAULT_ITEM_NAME = "Pembayaran"
 MIDTRANS_NAME_LIMIT = 50
 # How long a second request waits for a racing first one to finish its Midtrans call
@@ -33,11 +37,6 @@ CREATION_WAIT_SECONDS = 12.0
 class OrderIdConflictError(ServiceError):
     code = "order_id_conflict"
     http_status = 409
-
-
-class UpstreamError(ServiceError):
-    code = "upstream_error"
-    http_status = 502
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,10 @@ class CheckoutResult:
 
 
 def create_checkout(client: ApiClient, request: CheckoutRequest) -> CheckoutResult:
-    environment = Environment(client.environment)
-    settings_for(environment)  # no server key → unavailable, before anything is stored
+    try:
+        settings_for(client.environment)  # no server key: unavailable, before anything is stored
+    except MidtransUnavailableError as exc:
+        raise UnavailableError(str(exc)) from None
     deadline = time.monotonic() + CREATION_WAIT_SECONDS
     while True:
         existing = _find(client, request.order_id)
@@ -118,7 +119,7 @@ def _claim_order_id(client: ApiClient, request: CheckoutRequest) -> Payment | No
 
 def _open_snap_session(payment: Payment) -> Payment:
     config = current_app.config
-    client = MidtransClient.for_environment(Environment(payment.environment))
+    client = MidtransClient.for_environment(payment.environment)
     payload = snap_request(payment)
     # No transaction stays open across the Midtrans call (up to 10 s): it would hold a
     # connection idle in transaction on PostgreSQL and the write lock on SQLite.

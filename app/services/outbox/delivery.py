@@ -15,12 +15,13 @@ from flask import current_app
 from sqlalchemy import or_, update
 
 from app.extensions import db
-from app.models import DeliveryStatus, Environment, WebhookAttempt, WebhookDelivery
+from app.models import WebhookAttempt, WebhookDelivery
 from app.models.base import utcnow
-from app.services.webhooks import endpoint_for, enqueue, signing_secrets
-from app.webhooks import transport
-from app.webhooks.schedule import retry_delay
-from app.webhooks.signing import signature_header
+from app.services.outbox import state, transport
+from app.services.outbox.endpoints import endpoint_for, has_url, signing_secrets
+from app.services.outbox.queue import enqueue
+from app.services.outbox.schedule import retry_delay
+from app.services.outbox.signing import signature_header
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,9 @@ def deliver(delivery_id: str) -> str:
     if not _claim(delivery_id, lease=timedelta(seconds=2 * timeout + 5)):
         return "skipped"
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    endpoint = endpoint_for(delivery.project_id, Environment(delivery.environment))
-    if endpoint is None or not endpoint.url:
-        delivery.status = DeliveryStatus.WAITING_FOR_ENDPOINT
-        delivery.attempt_count -= 1
-        delivery.next_attempt_at = delivery.leased_until = None
+    endpoint = endpoint_for(delivery.project_id, delivery.environment)
+    if not has_url(endpoint):
+        state.apply(delivery, state.unclaimed_for_lack_of_url(delivery.attempt_count))
         db.session.commit()
         return str(delivery.status)
 
@@ -94,15 +93,11 @@ def _claim(delivery_id: str, lease: timedelta) -> bool:
         update(WebhookDelivery)
         .where(
             WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.DELIVERING]),
+            WebhookDelivery.status.in_(state.CLAIMABLE),
             WebhookDelivery.next_attempt_at <= now,
             or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),
         )
-        .values(
-            status=DeliveryStatus.DELIVERING,
-            leased_until=now + lease,
-            attempt_count=WebhookDelivery.attempt_count + 1,
-        )
+        .values(**state.claimed(now, lease))
     ).rowcount
     db.session.commit()
     return claimed == 1
@@ -127,13 +122,9 @@ def _decide(
 ) -> float | None:
     """Record the outcome on the delivery; the delay before the next attempt, if any."""
     now = utcnow()
-    delivery.leased_until = None
     error = _failure_reason(result)
     if error is None:
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.finished_at = now
-        delivery.next_attempt_at = None
-        delivery.last_error = None
+        state.apply(delivery, state.delivered(now))
         return None
     delay = (
         None
@@ -141,16 +132,9 @@ def _decide(
         else retry_delay(delivery.attempt_count, schedule, result.retry_after)
     )
     if delay is None:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.finished_at = now
-        delivery.next_attempt_at = None
-        delivery.last_error = (
-            error
-            if result.http_status == 410
-            else f"gave up after {delivery.attempt_count} attempts; last: {error}"
-        )
+        if result.http_status != 410:
+            error = f"gave up after {delivery.attempt_count} attempts; last: {error}"
+        state.apply(delivery, state.failed(now, error))
         return None
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = now + timedelta(seconds=delay)
-    delivery.last_error = error
+    state.apply(delivery, state.retrying(now + timedelta(seconds=delay), error))
     return delay

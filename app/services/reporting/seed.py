@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from hashlib import md5
 
 from flask import current_app
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, text
 
+from app.errors import NotFoundError, ValidationError
 from app.extensions import db
-from app.models import Environment, Payment, PaymentStatus, Project
+from app.models import PAID_STATUSES, Environment, Payment, PaymentStatus, Project
 from app.models.base import utcnow
-from app.services import NotFoundError, ValidationError, day_totals, reports
+from app.services.reporting import day_totals
+from app.services.reporting.overview import prepare_overviews
 
 MAX_COUNT = 10_000_000
 MAX_DAYS = 3650
@@ -38,7 +40,6 @@ STATUS_MIX = [
     (PaymentStatus.REFUND, 0.02),
     (PaymentStatus.PARTIAL_REFUND, 0.01),
 ]
-PAID = day_totals.PAID_STATUSES  # these carry a paid_at
 PAYMENT_TYPES = ["bank_transfer"] * 7 + ["qris"] * 5 + ["gopay"] * 3 + ["shopeepay"] * 2
 PAYMENT_TYPES += ["echannel", "cstore", "credit_card"]
 ITEMS = ["Nasi Goreng Spesial", "Kopi Susu Gula Aren", "Paket Hemat", "Kaos Batik", "Pulsa 50K"]
@@ -105,15 +106,8 @@ def seed_payments(
         # index-only scans skip the table.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE payments"))
-    reports.prepare_overviews(only=(project_id, environment))
+    prepare_overviews(only=(project_id, environment))
     return SeedReport(project_id, str(environment), count, days, time.monotonic() - started)
-
-
-def count_payments(project_id: str, environment: Environment) -> int:
-    query = select(db.func.count()).where(
-        Payment.project_id == project_id, Payment.environment == environment
-    )
-    return db.session.scalar(query)
 
 
 def _status_case(draw: str, created: str) -> str:
@@ -129,7 +123,7 @@ def _status_case(draw: str, created: str) -> str:
 
 
 def _insert_select():
-    paid = ", ".join(f"'{status}'" for status in PAID)
+    paid = ", ".join(f"'{status}'" for status in PAID_STATUSES)
     types = ", ".join(f"'{name}'" for name in PAYMENT_TYPES)
     items = ", ".join(f"'{name}'" for name in ITEMS)
     # Only module constants are interpolated; the caller's values are bound parameters.
@@ -187,7 +181,7 @@ def _row(
     if status == PaymentStatus.PENDING and created <= now - expiry:
         status = PaymentStatus.EXPIRE
     paid_at = None
-    if status in PAID:
+    if status in PAID_STATUSES:
         paid_at = min(created + timedelta(minutes=1 + rng.random() * 120), now)
     amount = (5 + round(995 * rng.random() ** 4)) * 1000
     token = str(uuid.UUID(_md5(f"snap{run}{n}")))

@@ -10,11 +10,12 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import select
 
+from app.errors import NotFoundError, ValidationError
 from app.extensions import db
 from app.models import ApiClient, ClientSecret, Environment
 from app.models.base import utcnow
 from app.security import hash_secret, random_token
-from app.services import NotFoundError, ValidationError
+from app.text import has_nul
 
 _PREFIXES = {
     Environment.SANDBOX: ("lk_test_", "sk_test_"),
@@ -73,7 +74,7 @@ def rotate_secret(client: ApiClient, revoke_old_now: bool = False) -> IssuedSecr
             old.revoked_at = now
         elif old.expires_at is None or old.expires_at > grace_end:
             old.expires_at = grace_end
-    secret = _add_secret(client, Environment(client.environment))
+    secret = _add_secret(client, client.environment)
     still_valid = [old.expires_at for old in _live_secrets(client.id) if old.expires_at]
     db.session.commit()
     return IssuedSecret(client.client_id, secret, max(still_valid, default=None))
@@ -148,7 +149,7 @@ def authenticate(client_id: str, client_secret: str) -> ApiClient | None:
 
 
 def find_api_client(client_id: str) -> ApiClient | None:
-    if "\x00" in client_id:
+    if has_nul(client_id):
         return None  # no id of ours has one (and PostgreSQL text cannot hold it)
     return db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
 

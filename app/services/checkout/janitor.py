@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
+from app.errors import ServiceError
 from app.extensions import db
 from app.midtrans.client import (
     MidtransClient,
@@ -19,8 +20,7 @@ from app.midtrans.client import (
 )
 from app.models import Environment, EventOutcome, Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
-from app.services import ServiceError
-from app.services.notifications import apply_midtrans_state
+from app.services.checkout.notifications import apply_midtrans_state
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def expire_stale_checkouts(now: datetime | None = None) -> JanitorReport:
     for payment_id, purchase_id, environment in overdue:
         report.checked += 1
         try:
-            outcome = _reconcile(payment_id, purchase_id, Environment(environment))
+            outcome = _reconcile(payment_id, purchase_id, environment)
         except (MidtransError, MidtransUnavailableError, ServiceError) as exc:
             report.errors += 1
             log.warning("janitor could not reconcile %s: %s", purchase_id, exc)

@@ -1,4 +1,4 @@
-"""Portal users."""
+"""Portal users: sign-up, password checks and changes."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.errors import ValidationError
 from app.extensions import db
 from app.models import User
-from app.services import ValidationError
 
 MIN_PASSWORD_LENGTH = 8
+
+
+class EmailTakenError(ValidationError):
+    code = "email_taken"
+
+    def __init__(self) -> None:
+        super().__init__("a user with that email already exists", field="email")
 
 
 def normalize_email(email: str) -> str:
@@ -28,7 +35,7 @@ def create_user(email: str, password: str) -> User:
     address = normalize_email(email)
     _check_password_length(password, field="password")
     if find_user_by_email(address) is not None:
-        raise ValidationError("a user with that email already exists", field="email")
+        raise EmailTakenError()
     # werkzeug's default is scrypt: deliberately slow, salted.
     user = User(email=address, password_hash=generate_password_hash(password))
     db.session.add(user)
@@ -37,7 +44,7 @@ def create_user(email: str, password: str) -> User:
     except IntegrityError:
         # Two registrations for one address at once: the unique constraint decides.
         db.session.rollback()
-        raise ValidationError("a user with that email already exists", field="email") from None
+        raise EmailTakenError() from None
     return user
 
 

@@ -1,23 +1,21 @@
-"""Projects: creation with credentials and webhook endpoints for both environments."""
+"""Projects: creation with credentials and webhook endpoints for both environments, renaming,
+and the store URL template the buyer page returns to."""
 
 from __future__ import annotations
 
-import base64
-import ipaddress
-import secrets
-import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 
+from app.errors import ValidationError
 from app.extensions import db
-from app.models import Environment, Project, User, WebhookEndpoint
-from app.security import encrypt, random_token
-from app.services import ValidationError
-from app.services.credentials import new_api_client
-from app.webhooks.transport import forbidden_reason
+from app.models import Environment, Project, User
+from app.security import random_token
+from app.services.accounts.credentials import new_api_client
+from app.services.outbox.endpoints import add_endpoint, validate_webhook_url
+from app.services.urls import require_scheme
 
 SLUG_PLACEHOLDER = "{store_slug}"
 MAX_NAME_LENGTH = 100
@@ -37,10 +35,6 @@ class CreatedProject:
     keys: dict[Environment, EnvironmentKeys]
 
 
-def new_webhook_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 def create_project(
     owner: User,
     name: str,
@@ -58,15 +52,7 @@ def create_project(
     keys = {}
     for environment in Environment:
         client, client_secret = new_api_client(project.id, environment)
-        webhook_secret = new_webhook_secret()
-        db.session.add(
-            WebhookEndpoint(
-                project_id=project.id,
-                environment=environment,
-                url=url,
-                secret_ciphertext=encrypt(webhook_secret),
-            )
-        )
+        webhook_secret = add_endpoint(project.id, environment, url)
         keys[environment] = EnvironmentKeys(client.client_id, client_secret, url, webhook_secret)
     db.session.commit()
     return CreatedProject(project, keys)
@@ -122,7 +108,7 @@ def validate_store_url_template(template: str | None) -> str | None:
     if any(ch.isspace() or ord(ch) < 32 for ch in template):
         raise ValidationError("store URL template must not contain spaces", field)
     parts = urlsplit(template.replace(SLUG_PLACEHOLDER, "slug"))
-    _check_scheme(parts.scheme, field, require_https=_production())
+    require_scheme(parts, field, https_only=current_app.config["LUNAS_ENV"] == "production")
     if not parts.hostname or "@" in parts.netloc:
         raise ValidationError("store URL template needs a host and no user name", field)
     netloc = urlsplit(template).netloc
@@ -136,52 +122,3 @@ def validate_store_url_template(template: str | None) -> str | None:
                 field,
             )
     return template
-
-
-def validate_webhook_url(url: str | None) -> str | None:
-    if url is None or url.strip() == "":
-        return None
-    url = url.strip()
-    if len(url) > 2000 or any(ch.isspace() for ch in url):
-        raise ValidationError("webhook URL must be a URL of at most 2000 characters", "webhook_url")
-    parts = urlsplit(url)
-    _check_scheme(
-        parts.scheme, "webhook_url", require_https=current_app.config["WEBHOOK_REQUIRE_HTTPS"]
-    )
-    if not parts.hostname or "@" in parts.netloc:
-        raise ValidationError("webhook URL needs a host and no user name", "webhook_url")
-    if not current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]:
-        reason = _unsafe_host(parts.hostname)
-        if reason:
-            raise ValidationError(
-                f"webhook URL must be reachable on the internet, not a {reason} address",
-                "webhook_url",
-            )
-    return url
-
-
-def _unsafe_host(hostname: str) -> str | None:
-    """Why a literal host is no place for a webhook (None for a name: the delivery's transport
-    guard checks the address it resolves to at send time, which is the check that counts)."""
-    host = hostname.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return "loopback"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        try:
-            # The resolver also reads shorthand IPv4 ("127.1", "0x7f000001", "2130706433").
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except (OSError, ValueError):
-            return None
-    return forbidden_reason(str(address))
-
-
-def _check_scheme(scheme: str, field: str, require_https: bool) -> None:
-    allowed = ("https",) if require_https else ("https", "http")
-    if scheme not in allowed:
-        raise ValidationError(f"{field} must be an {' or '.join(allowed)} URL", field=field)
-
-
-def _production() -> bool:
-    return current_app.config["LUNAS_ENV"] == "production"

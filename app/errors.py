@@ -1,0 +1,55 @@
+"""The one exception family: services raise these, blueprints translate them.
+
+Each error carries the public API code, the HTTP status it answers with, a message worded for
+a merchant's developer, and the request field it is about (if any). The JSON blueprint turns
+one into the error envelope, the portal into a form error or its 404 page; nothing reads the
+message to decide what happened: the class says it."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A request Lunas refuses."""
+
+    code = "invalid_request"
+    http_status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(ServiceError):
+    """The input breaks a rule; nothing changed."""
+
+
+class NotFoundError(ServiceError):
+    """No such object for this caller (another tenant's object is reported the same way)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidClientError(ServiceError):
+    code = "invalid_client"
+    http_status = 401
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class UnavailableError(ServiceError):
+    """A part Lunas needs is not there (no Midtrans key, Midtrans not confirming)."""
+
+    code = "unavailable"
+    http_status = 503
+
+
+class UpstreamError(ServiceError):
+    """Midtrans refused or failed a call Lunas made for the request."""
+
+    code = "upstream_error"
+    http_status = 502

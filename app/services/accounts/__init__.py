@@ -1,0 +1,1 @@
+"""Who may do what: portal users, the login throttle, projects and API credentials."""

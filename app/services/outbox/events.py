@@ -1,0 +1,115 @@
+"""Merchant events: written in the same transaction as the status change that caused them
+(if the change commits, so do they; if it rolls back, nothing was promised), with a body
+frozen at creation, and handed to the queue only after commit."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from app.errors import ValidationError
+from app.extensions import db
+from app.models import (
+    DIRECT_ITEM_ID,
+    DeliveryStatus,
+    Environment,
+    EventType,
+    Payment,
+    PaymentStatus,
+    PaymentStatusChange,
+    WebhookDelivery,
+)
+from app.models.base import iso_utc, utcnow
+from app.security import random_token
+from app.services.outbox import state
+from app.services.outbox.endpoints import endpoint_for, endpoint_of, has_url
+from app.services.outbox.queue import enqueue
+
+
+def record_payment_events(
+    payment: Payment, previous: PaymentStatus, change: PaymentStatusChange
+) -> list[str]:
+    """The merchant events a status change causes, added to the caller's transaction.
+    Returns the ids of those due now (an event with no URL to go to waits for one)."""
+    target = change.to_status
+    if target == PaymentStatus.SETTLEMENT:
+        kinds = [(EventType.ITEM_PURCHASED, f"item.purchased:{payment.id}")]
+    elif target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND) and payment.paid_at:
+        kinds = [(EventType.PAYMENT_REFUNDED, f"payment.refunded:{change.id}")]
+    elif target == PaymentStatus.CANCEL and previous == PaymentStatus.SETTLEMENT:
+        kinds = [(EventType.PAYMENT_REVERSED, f"payment.reversed:{payment.id}")]
+    else:
+        kinds = []
+    due = []
+    for event_type, dedupe_key in kinds:
+        payload = payment_payload(payment, event_type, change.created_at)
+        delivery = new_delivery(
+            payment.project_id, payment.environment, event_type, payload, payment.id, dedupe_key
+        )
+        if delivery.status == DeliveryStatus.PENDING:
+            due.append(delivery.id)
+    return due
+
+
+def payment_payload(payment: Payment, event_type: EventType, changed_at: datetime) -> dict:
+    payload: dict[str, Any] = {
+        "event": str(event_type),
+        "order_id": payment.order_id,
+        "item_id": DIRECT_ITEM_ID,
+        "item_name": payment.item_name,
+        "buyer_email": payment.buyer_email,
+        "buyer_name": payment.buyer_name,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "paid_at": iso_utc(payment.paid_at),
+        "metadata": payment.metadata_ or {},
+        "purchase_id": payment.purchase_id,
+        "environment": str(payment.environment),
+        "payment_type": payment.midtrans_payment_type,
+    }
+    if event_type != EventType.ITEM_PURCHASED:
+        payload["status"] = str(payment.status)
+        payload["changed_at"] = iso_utc(changed_at)
+    return payload
+
+
+def new_delivery(
+    project_id: str,
+    environment: Environment,
+    event_type: EventType,
+    payload: dict,
+    payment_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> WebhookDelivery:
+    now = utcnow()
+    delivery = WebhookDelivery(
+        id="evt_" + random_token(24),
+        project_id=project_id,
+        environment=environment,
+        payment_id=payment_id,
+        event_type=event_type,
+        dedupe_key=dedupe_key,
+        # Frozen now: every attempt sends exactly these bytes.
+        body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        created_at=now,
+    )
+    state.apply(delivery, state.scheduled(has_url(endpoint_for(project_id, environment)), now))
+    db.session.add(delivery)
+    return delivery
+
+
+def send_test_event(project_id: str, environment: Environment) -> WebhookDelivery:
+    """A test.ping to the configured URL, recorded and delivered like any real event."""
+    if not has_url(endpoint_of(project_id, environment)):
+        raise ValidationError("set a webhook URL before sending a test event", field="url")
+    payload = {
+        "event": str(EventType.TEST),
+        "project_id": project_id,
+        "environment": str(environment),
+        "sent_at": iso_utc(utcnow()),
+    }
+    delivery = new_delivery(project_id, environment, EventType.TEST, payload)
+    db.session.commit()
+    enqueue([delivery.id] if delivery.status == DeliveryStatus.PENDING else [])
+    return delivery

@@ -1,0 +1,166 @@
+"""The portal's payments list and one payment's detail (read-only).
+
+Every query is scoped by project and environment and is one index range scan at any size
+(docs/PERFORMANCE.md, "Portal at a million payments"): the list pages by keyset
+(app/services/reporting/paging.py); search matches whole values only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import (
+    Environment,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    PaymentStatusChange,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+from app.services.reporting.day_totals import NOT_CREATING
+from app.services.reporting.paging import Cursor, Keyset, Page
+
+PAGE_SIZE = 50
+PUBLIC_STATUSES = tuple(status for status in PaymentStatus if status != PaymentStatus.CREATING)
+_payments = Payment.__table__.c
+
+_LIST_COLUMNS = (
+    _payments.id,
+    _payments.created_at,
+    _payments.order_id,
+    _payments.purchase_id,
+    _payments.buyer_email,
+    _payments.amount,
+    _payments.status,
+    _payments.midtrans_payment_type.label("payment_type"),
+    _payments.paid_at,
+)
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    status: PaymentStatus | None = None
+    created_from: datetime | None = None  # created_from <= created_at < created_before
+    created_before: datetime | None = None
+    search: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == PaymentFilters()
+
+
+def _row_id(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
+KEYSET = Keyset(_payments.created_at, _payments.id, _row_id)
+
+
+def list_payments(
+    project_id: str,
+    environment: Environment,
+    filters: PaymentFilters,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> Page:
+    """One page, newest first (the paging module says what `after` and `before` mean)."""
+    query = _filtered(project_id, environment, filters)
+    return KEYSET.page(query, PAGE_SIZE, after=after, before=before)
+
+
+def _filtered(project_id: str, environment: Environment, filters: PaymentFilters):
+    query = select(*_LIST_COLUMNS).where(
+        _payments.project_id == project_id, _payments.environment == environment
+    )
+    if filters.status is not None:
+        query = query.where(_payments.status == filters.status)
+    else:
+        query = query.where(NOT_CREATING)
+    if filters.created_from is not None:
+        query = query.where(_payments.created_at >= filters.created_from)
+    if filters.created_before is not None:
+        query = query.where(_payments.created_at < filters.created_before)
+    if filters.search:
+        query = query.where(search_condition(filters.search))
+    return query
+
+
+def search_condition(term: str):
+    """Whole values only, each backed by an index: a buyer email (any case; order ids cannot
+    contain "@"), a purchase id (pur_…, or a merchant order id that looks like one), or an
+    exact merchant order id."""
+    if "@" in term:
+        return func.lower(_payments.buyer_email) == func.lower(term)
+    if term.startswith("pur_"):
+        return or_(_payments.purchase_id == term, _payments.order_id == term)
+    return _payments.order_id == term
+
+
+# -- one payment ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "event" (Midtrans notification or janitor check), "change", "delivery"
+    item: object
+    attempts: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    payment: Payment
+    timeline: list[TimelineEntry]
+
+
+_KIND_ORDER = {"event": 0, "change": 1, "delivery": 2}
+
+
+def payment_detail(
+    project_id: str, environment: Environment, purchase_id: str
+) -> PaymentDetail | None:
+    """The payment with everything that happened to it, oldest first, in five queries
+    however long its history is. None unless it belongs to this project environment."""
+    payment = db.session.scalar(
+        select(Payment).where(
+            Payment.purchase_id == purchase_id,
+            Payment.project_id == project_id,
+            Payment.environment == environment,
+            Payment.status != PaymentStatus.CREATING,
+        )
+    )
+    if payment is None:
+        return None
+    events = db.session.scalars(
+        select(PaymentEvent).where(PaymentEvent.payment_id == payment.id)
+    ).all()
+    changes = db.session.scalars(
+        select(PaymentStatusChange).where(PaymentStatusChange.payment_id == payment.id)
+    ).all()
+    ours = (
+        WebhookDelivery.payment_id == payment.id,
+        WebhookDelivery.project_id == project_id,
+        WebhookDelivery.environment == environment,
+    )
+    deliveries = db.session.scalars(select(WebhookDelivery).where(*ours)).all()
+    attempts = defaultdict(list)
+    for attempt in db.session.scalars(
+        select(WebhookAttempt)
+        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+        .where(*ours)
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number, WebhookAttempt.id)
+    ):
+        attempts[attempt.delivery_id].append(attempt)
+    timeline = [TimelineEntry(event.received_at, "event", event) for event in events]
+    timeline += [TimelineEntry(change.created_at, "change", change) for change in changes]
+    timeline += [
+        TimelineEntry(delivery.created_at, "delivery", delivery, attempts[delivery.id])
+        for delivery in deliveries
+    ]
+    timeline.sort(key=lambda entry: (entry.at, _KIND_ORDER[entry.kind], entry.item.id))
+    return PaymentDetail(payment, timeline)

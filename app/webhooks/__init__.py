@@ -1,1 +1,0 @@
-"""Outbound webhooks: signing, the retry schedule and an SSRF-safe HTTP transport."""
