@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app import (
     formatting,
@@ -17,9 +18,10 @@ from app import (
     models,  # noqa: F401  (registers every table with the metadata)
 )
 from app.api import bp as api_bp
-from app.api.errors import error_response, from_http_exception
+from app.api.errors import error_response, from_http_exception, from_service_error
 from app.cli import register_cli
 from app.config import Config
+from app.errors import ServiceError
 from app.extensions import csrf, db, login_manager, migrate
 from app.models import User
 from app.portal import bp as portal_bp
@@ -80,6 +82,17 @@ def _register_error_handlers(app: Flask) -> None:
             ),
             exc.code,
         )
+
+    @app.errorhandler(ServiceError)
+    def refused(exc: ServiceError):
+        # What a service (or the input guard) refuses: the API's envelope, or an error page.
+        if wants_json():
+            return from_service_error(exc)
+        name = HTTP_STATUS_CODES.get(exc.http_status, "Error")
+        page = render_template(
+            "error.html", status=exc.http_status, name=name, description=exc.message
+        )
+        return page, exc.http_status
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -1,16 +1,12 @@
-"""Lunas's days are Western Indonesian Time (WIB, UTC+7, no daylight saving): a day on a chart,
-in a date filter or in the stored day totals (app/services/day_totals.py) is the merchant's
-day, not UTC's. Stored times stay UTC."""
+"""Lunas's days are Western Indonesian Time (WIB, UTC+7, no daylight saving): a day on a
+chart, in a date filter or in the stored day totals (app/services/reporting/day_totals.py) is
+the merchant's day, not UTC's. Stored times stay UTC."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 WIB = timezone(timedelta(hours=7), "WIB")
-
-
-def to_wib(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(WIB) if moment is not None else None
 
 
 def format_wib(moment: datetime | None, seconds: bool = False) -> str:

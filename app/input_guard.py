@@ -5,9 +5,9 @@ alone, because it stores every request as it came before judging it."""
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, request
 
-from app.api.errors import error_response
+from app.errors import ValidationError
 from app.text import NUL, NUL_MESSAGE
 
 EXEMPT_ENDPOINTS = {"api.midtrans_notification"}
@@ -23,10 +23,7 @@ def refuse_nul_characters():
     field = _field_with_nul()
     if field is None:
         return None
-    message = f"{field} {NUL_MESSAGE}"
-    if request.path.startswith("/api/"):
-        return error_response("invalid_request", message, 400, field=field)
-    abort(400, description=message)
+    raise ValidationError(f"{field} {NUL_MESSAGE}", field=field)
 
 
 def _field_with_nul() -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -21,10 +20,6 @@ def hash_secret(secret: str) -> str:
     # API secrets carry >= 256 random bits: a fast hash is right (a slow one would throttle
     # the API), and it is not keyed with SECRET_KEY so rotating that locks nobody out.
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def secret_matches(secret: str, secret_hash: str) -> bool:
-    return hmac.compare_digest(hash_secret(secret).encode(), secret_hash.encode())
 
 
 def _fernet() -> Fernet:

@@ -1,5 +1,6 @@
-"""The platform API and the Midtrans notification endpoint (README, "API"). Thin routes: they
-read the request, call one service, and shape its answer; errors are the services' own."""
+"""The platform API and the Midtrans notification endpoint (README, "Platform API"). Thin
+routes: they read the request, call one service, and shape its answer; the errors they raise
+are app/errors.py's, translated into the envelope app-wide."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from pydantic import ValidationError as PydanticValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import bp
-from app.api.errors import from_service_error
 from app.api.schemas import ShopPaymentRequest, first_error
 from app.errors import (
     InvalidClientError,
     NotFoundError,
-    ServiceError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -166,8 +165,3 @@ def _credentials(body: dict) -> tuple[str, str]:
             "client_id and client_secret are required, in the body or with HTTP Basic"
         )
     return client_id, client_secret
-
-
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):
-    return from_service_error(exc)

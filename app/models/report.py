@@ -1,4 +1,5 @@
-"""Stored numbers behind the portal's reports (app/services/day_totals.py owns them)."""
+"""Stored numbers behind the portal's reports (app/services/reporting/day_totals.py
+owns them)."""
 
 from __future__ import annotations
 

@@ -62,8 +62,6 @@ def payment_detail(project: Project, env: Environment, purchase_id: str):
     if len(purchase_id) > 64 or not purchase_id.isprintable():
         abort(404)  # not an id we issue (and PostgreSQL refuses NUL in text)
     detail = reports.payment_detail(project.id, env, purchase_id)
-    if detail is None:
-        abort(404)
     return render_template("portal/payment.html", detail=detail)
 
 

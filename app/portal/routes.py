@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.errors import ValidationError
 from app.portal import bp
+from app.portal.context import sentence
 from app.portal.forms import ChangePasswordForm, LoginForm, RegisterForm
 from app.services.accounts import login_throttle
 from app.services.accounts.users import (
@@ -101,7 +102,7 @@ def account_password():
             change_password(current_user, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             field = form.new_password if exc.field == "new_password" else form.current_password
-            field.errors.append(exc.message.capitalize() + ".")
+            field.errors.append(sentence(exc.message))
         else:
             # session_version moved on: re-issue this session's id so only it survives.
             login_user(current_user._get_current_object())

@@ -65,8 +65,8 @@ def project_overview(
     """Per calendar day of `zone` (the portal's WIB) for `days` days up to `last` included.
 
     Closed days come from their stored totals, the others (today) are counted live
-    (app/services/day_totals.py); closed days counted for the first time, or again after an
-    invalidation, are stored and committed."""
+    (app/services/reporting/day_totals.py); closed days counted for the first time, or again
+    after an invalidation, are stored and committed."""
     first = last - timedelta(days=days - 1)
     window = [first + timedelta(days=offset) for offset in range(days)]
     totals = day_totals.window_totals(project_id, environment, window, now or utcnow(), zone)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from app.errors import NotFoundError
 from app.extensions import db
 from app.models import (
     Environment,
@@ -121,11 +122,10 @@ class PaymentDetail:
 _KIND_ORDER = {"event": 0, "change": 1, "delivery": 2}
 
 
-def payment_detail(
-    project_id: str, environment: Environment, purchase_id: str
-) -> PaymentDetail | None:
+def payment_detail(project_id: str, environment: Environment, purchase_id: str) -> PaymentDetail:
     """The payment with everything that happened to it, oldest first, in five queries
-    however long its history is. None unless it belongs to this project environment."""
+    however long its history is. NotFoundError unless it belongs to this project
+    environment."""
     payment = db.session.scalar(
         select(Payment).where(
             Payment.purchase_id == purchase_id,
@@ -135,7 +135,7 @@ def payment_detail(
         )
     )
     if payment is None:
-        return None
+        raise NotFoundError(f"no payment {purchase_id!r}")
     events = db.session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id)
     ).all()
