@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 import redis
+import time_machine
 from flask import Flask
 from flask_migrate import upgrade
+from rq import Queue, SimpleWorker
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from app import create_app
+from app import create_app, jobs
 from app.extensions import db
 from tests.fakes import FakeMidtrans
-from tests.helpers import ProjectKeys, new_project
+from tests.helpers import ProjectKeys, create_payment, new_project
 from tests.portal_client import log_in
 
 BACKEND = os.environ.get("LUNAS_TEST_DATABASE", "postgresql")
@@ -99,6 +102,22 @@ def app_environ(migrated, tmp_path) -> dict[str, str]:
 
 
 @pytest.fixture
+def midtrans_simulator(app_environ) -> None:
+    """The built-in Midtrans simulator instead of the fake, as `make run` has it. Use it with
+    `pytest.mark.usefixtures("midtrans_simulator")`, so it edits app_environ before the app."""
+    app_environ["MIDTRANS_SIMULATOR"] = "1"
+    del app_environ["MIDTRANS_SANDBOX_SERVER_KEY"]
+
+
+@pytest.fixture
+def quick_polling(app_environ) -> None:
+    """The callback page polls every second for three seconds (production: every 3 s for
+    60 s). Ask for it before `app` or anything built on it."""
+    app_environ["CALLBACK_POLL_INTERVAL_SECONDS"] = "1"
+    app_environ["CALLBACK_POLL_LIMIT_SECONDS"] = "3"
+
+
+@pytest.fixture
 def fake_midtrans(app) -> Iterator[FakeMidtrans]:
     """Both environments' Midtrans bases point at one fake (it accepts the sandbox key)."""
     fake = FakeMidtrans(SERVER_KEY)
@@ -166,6 +185,19 @@ def project(app) -> ProjectKeys:
 
 
 @pytest.fixture
+def strangers(app) -> ProjectKeys:
+    """A project of another user (stranger@example.com), for tenancy tests."""
+    with app.app_context():
+        return new_project(name="Toko Orang Lain", owner="stranger@example.com")
+
+
+@pytest.fixture
+def purchase_id(client, project, fake_midtrans) -> str:
+    """A pending sandbox payment of 75 000 IDR, created through the platform API."""
+    return create_payment(client, project)
+
+
+@pytest.fixture
 def mine(app, client) -> ProjectKeys:
     """A project of owner@example.com, who is signed in on `client` (portal tests)."""
     with app.app_context():
@@ -180,3 +212,28 @@ def redis_conn() -> Iterator[redis.Redis]:
     connection.flushdb()
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def run_worker(app, redis_conn, monkeypatch) -> Callable[[], None]:
+    """`run_worker()`: what the RQ worker process does, in burst mode: whatever was enqueued
+    runs now, with this app."""
+    monkeypatch.setattr(jobs, "_app", None)  # restored after the test
+    jobs.use_app(app)
+
+    def drain() -> None:
+        SimpleWorker([Queue("default", connection=redis_conn)], connection=redis_conn).work(
+            burst=True
+        )
+
+    return drain
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """Python's clock (datetime.now, time.time, in every thread), from the real now on and
+    ticking; `clock.shift(timedelta)` or `clock.move_to(moment)` moves it on. Lunas takes every
+    time from it (app.models.base.utcnow), so a due time or an expiry can simply come, instead of
+    rows being dated back by hand. PostgreSQL's own clock does not move: Lunas never asks it."""
+    with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
+        yield traveller

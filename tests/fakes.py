@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from app.midtrans.timefmt import format_midtrans_time
 from app.models.base import utcnow
+from tests.helpers import SNAP
 
 SNAP_UNAUTHORIZED = (
     "Access denied due to unauthorized transaction, please check client or server key"
@@ -123,7 +124,7 @@ class FakeMidtrans:
     def _answer(self, handler: BaseHTTPRequestHandler, method: str) -> Answer:
         expected = "Basic " + base64.b64encode(f"{self.server_key}:".encode()).decode()
         authorized = handler.headers.get("Authorization") == expected
-        if method == "POST" and handler.path == "/snap/v1/transactions":
+        if method == "POST" and handler.path == SNAP:
             if not authorized:
                 return Answer(401, {"error_messages": [SNAP_UNAUTHORIZED]})
             if self.snap_answer is not None:

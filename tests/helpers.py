@@ -1,24 +1,49 @@
-"""Small builders shared by the tests."""
+"""Small builders shared by the tests: the URLs they call, users and projects, payment rows and
+request bodies, reading rows back, and reading HTML pages (BeautifulSoup, never regexes)."""
 
 from __future__ import annotations
 
+import base64
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
+from bs4 import BeautifulSoup
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.midtrans.signature import compute_signature
 from app.midtrans.timefmt import format_midtrans_time
-from app.models import Environment, Payment, User
+from app.models import (
+    Environment,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    PaymentStatusChange,
+    User,
+)
 from app.models.base import utcnow
-from app.services.accounts.users import find_user_by_email
 from app.services.accounts.projects import create_project
+from app.services.accounts.users import find_user_by_email
+
+CHECKOUT_URL = "/api/platform/shop-payment"
+VERIFY_URL = "/api/platform/shop-payment/verify"
+NOTIFY_URL = "/api/midtrans/notification"
+CALLBACK_URL = "/purchase/callback"
+SNAP = "/snap/v1/transactions"  # Snap's create-transaction path, as the fake Midtrans records it
+TRANSACTION_ID = "9aed5972-5b6a-401e-894b-a32c91ed1a3a"  # Midtrans's id in our notifications
+MERCHANT_URL = "https://hooks.merchant.example/lunas"  # a webhook URL nobody is sent to
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")  # how answers and webhooks show times
 
 TEST_PASSWORD = "correct horse battery"
+
+
+# -- users and projects ------------------------------------------------------------------------
 
 
 @cache
@@ -49,10 +74,13 @@ class ProjectKeys:
 
 
 def new_project(
-    name: str = "Toko Contoh", template: str | None = None, owner: str = "owner@example.com"
+    name: str = "Toko Contoh",
+    template: str | None = None,
+    owner: str = "owner@example.com",
+    webhook_url: str | None = None,
 ) -> ProjectKeys:
     user = find_user_by_email(owner) or new_user(owner)
-    created = create_project(user, name, template)
+    created = create_project(user, name, template, webhook_url)
     sandbox = created.keys[Environment.SANDBOX]
     production = created.keys[Environment.PRODUCTION]
     return ProjectKeys(
@@ -63,6 +91,8 @@ def new_project(
         production.client_secret,
     )
 
+
+# -- payments ----------------------------------------------------------------------------------
 
 _serial = itertools.count(1)
 
@@ -88,6 +118,30 @@ def direct_payment(
     return Payment(**values)
 
 
+def add_payment(
+    project_id: str, created_at: datetime, environment: str = "sandbox", **fields: Any
+) -> str:
+    """Add and commit a direct_payment (inside an app context); its purchase_id."""
+    payment = direct_payment(project_id, created_at, environment, **fields)
+    db.session.add(payment)
+    db.session.commit()
+    return payment.purchase_id
+
+
+def set_status(app, purchase_id: str, status: PaymentStatus, **values: Any) -> None:
+    """Put a payment in `status` by hand (no status change, no event, no webhook)."""
+    with app.app_context():
+        db.session.execute(
+            update(Payment)
+            .where(Payment.purchase_id == purchase_id)
+            .values(status=status, **values)
+        )
+        db.session.commit()
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
 def checkout_body(keys: ProjectKeys, environment: str = "sandbox", **fields: Any) -> dict:
     body = {
         **keys.body(environment),
@@ -97,6 +151,18 @@ def checkout_body(keys: ProjectKeys, environment: str = "sandbox", **fields: Any
     }
     body.update(fields)
     return body
+
+
+def create_checkout(client, keys: ProjectKeys, environment: str = "sandbox", **fields) -> dict:
+    """A pending payment (75 000 IDR unless told) through the platform API: the 201 answer."""
+    response = client.post(CHECKOUT_URL, json=checkout_body(keys, environment, **fields))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def create_payment(client, keys: ProjectKeys, environment: str = "sandbox", **fields) -> str:
+    """A pending payment (75 000 IDR unless told) through the platform API; its purchase_id."""
+    return create_checkout(client, keys, environment, **fields)["purchase_id"]
 
 
 def notification(
@@ -114,7 +180,7 @@ def notification(
     body = {
         "transaction_time": format_midtrans_time(utcnow()),
         "transaction_status": transaction_status,
-        "transaction_id": extra.pop("transaction_id", "9aed5972-5b6a-401e-894b-a32c91ed1a3a"),
+        "transaction_id": extra.pop("transaction_id", TRANSACTION_ID),
         "status_message": "midtrans payment notification",
         "status_code": code,
         "signature_key": compute_signature(order_id, code, gross_amount, server_key),
@@ -127,3 +193,108 @@ def notification(
     }
     body.update(extra)
     return body
+
+
+def without(body: dict, *names: str) -> dict:
+    return {key: value for key, value in body.items() if key not in names}
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    """The Authorization header of HTTP Basic credentials."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def invoke(app, *args: str):
+    """A `flask …` command, run in-process; the click Result."""
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+# -- reading rows back -------------------------------------------------------------------------
+
+
+def table_rows(app, model, *where, order_by=None) -> list[dict[str, Any]]:
+    """Every row of `model`'s table (those matching `where`), as dicts, by primary key unless
+    told otherwise."""
+    table = model.__table__
+    with app.app_context():
+        rows = db.session.execute(
+            select(table)
+            .where(*where)
+            .order_by(*(order_by if order_by is not None else table.primary_key.columns))
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+def row_count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def payment_rows(app) -> list[dict[str, Any]]:
+    return table_rows(app, Payment)
+
+
+def payment_row(app, purchase_id: str) -> dict[str, Any] | None:
+    """The payment's row, or None when there is none."""
+    rows = table_rows(app, Payment, Payment.purchase_id == purchase_id)
+    return rows[0] if rows else None
+
+
+def event_rows(app) -> list[dict[str, Any]]:
+    """Every stored Midtrans notification or status check, oldest first."""
+    return table_rows(app, PaymentEvent)
+
+
+def status_changes(app) -> list[tuple[str, str]]:
+    """(from_status, to_status) of every recorded status change, oldest first."""
+    return [(row["from_status"], row["to_status"]) for row in table_rows(app, PaymentStatusChange)]
+
+
+# -- HTML pages --------------------------------------------------------------------------------
+
+
+def soup(page) -> BeautifulSoup:
+    """A page parsed: `page` is a Flask or requests response, HTML text, or already parsed."""
+    if isinstance(page, BeautifulSoup):
+        return page
+    if hasattr(page, "get_data"):  # a Flask test response
+        page = page.get_data(as_text=True)
+    elif hasattr(page, "text"):  # a requests response
+        page = page.text
+    return BeautifulSoup(page, "html.parser")
+
+
+def text_of(page) -> str:
+    """The page's text as a reader sees it: no script or style, whitespace collapsed."""
+    return " ".join(soup(page).get_text(" ").split())
+
+
+def link(page, text: str | None = None, *, rel: str | None = None) -> str | None:
+    """The href of the first link whose text contains `text` (or that has `rel`), entities
+    decoded; None when there is no such link."""
+    for anchor in soup(page).find_all("a", href=True):
+        if text is not None and text not in anchor.get_text():
+            continue
+        if rel is not None and rel not in anchor.get("rel", []):
+            continue
+        return anchor["href"]
+    return None
+
+
+def linked_ids(page, collection: str) -> list[str]:
+    """The ids in the page's links to one item of `collection` (a path part such as
+    "/deliveries/"), in page order."""
+    ids = []
+    for anchor in soup(page).find_all("a", href=True):
+        _, found, item = urlsplit(anchor["href"]).path.partition(collection)
+        if found and item and "/" not in item:
+            ids.append(item)
+    return ids
+
+
+def csrf_token_in(page) -> str:
+    """The value of the page's (first) csrf_token form field."""
+    field = soup(page).find("input", attrs={"name": "csrf_token"})
+    assert field is not None and field.get("value"), "no csrf_token on the page"
+    return field["value"]

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from tests.helpers import TEST_PASSWORD
+from tests.helpers import TEST_PASSWORD, csrf_token_in
 
 
 def csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match, f"no csrf_token on {path}"
-    return match.group(1)
+    return csrf_token_in(client.get(path))
 
 
 def post_form(client, path: str, token_from: str | None = None, **fields: str):

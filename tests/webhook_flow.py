@@ -1,5 +1,7 @@
-"""Helpers for the outbound-webhook tests: take a payment through Midtrans notifications, point
-a project's webhooks somewhere, run one delivery attempt, and read what Lunas recorded."""
+"""Helpers for the notification and outbound-webhook tests: take a payment through Midtrans
+notifications, point a project's webhooks somewhere, run one delivery attempt, let the time of a
+retry or of a secret's grace come (on Python's clock, which Lunas reads), and read what Lunas
+recorded."""
 
 from __future__ import annotations
 
@@ -7,28 +9,59 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Environment, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import Environment, WebhookAttempt, WebhookDelivery
 from app.models.base import utcnow
 from app.services.outbox.delivery import deliver
 from app.services.outbox.endpoints import endpoint_for, set_endpoint_url, signing_secrets
 from tests.conftest import SERVER_KEY
 from tests.fakes import FakeMidtrans
-from tests.helpers import ProjectKeys, checkout_body, notification
+from tests.helpers import (
+    NOTIFY_URL,
+    TRANSACTION_ID,
+    ProjectKeys,
+    create_payment,
+    notification,
+    table_rows,
+)
 
-CHECKOUT_URL = "/api/platform/shop-payment"
-NOTIFY_URL = "/api/midtrans/notification"
-TRANSACTION_ID = "9aed5972-5b6a-401e-894b-a32c91ed1a3a"
 SANDBOX = Environment.SANDBOX
 
 
-def create_payment(client, project: ProjectKeys, environment: str = "sandbox", **fields) -> str:
-    """A pending payment of 75 000 IDR through the platform API; returns its purchase_id."""
-    response = client.post(CHECKOUT_URL, json=checkout_body(project, environment, **fields))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["purchase_id"]
+# -- Midtrans notifies -------------------------------------------------------------------------
+
+
+def post_notification(client, body: dict[str, Any] | str | bytes):
+    """POST a notification as Midtrans sends it: a body (dict) or the raw bytes of one."""
+    return client.post(
+        NOTIFY_URL,
+        data=json.dumps(body) if isinstance(body, dict) else body,
+        content_type="application/json",
+        headers={"User-Agent": "Veritrans", "Accept": "application/json"},
+    )
+
+
+def midtrans_reports(
+    fake: FakeMidtrans,
+    purchase_id: str,
+    transaction_status: str,
+    gross_amount: str = "75000.00",
+    **extra: Any,
+) -> dict[str, Any]:
+    """Midtrans moves the transaction (Get Status agrees): the signed notification it sends."""
+    fake.set_status(
+        purchase_id, transaction_status, gross_amount, transaction_id=TRANSACTION_ID, **extra
+    )
+    return notification(
+        purchase_id,
+        transaction_status,
+        SERVER_KEY,
+        gross_amount=gross_amount,
+        transaction_id=TRANSACTION_ID,
+        **extra,
+    )
 
 
 def midtrans_moves(
@@ -40,23 +73,16 @@ def midtrans_moves(
     **extra: Any,
 ):
     """Midtrans moves the transaction (Get Status agrees) and sends its signed notification."""
-    fake.set_status(
-        purchase_id, transaction_status, gross_amount, transaction_id=TRANSACTION_ID, **extra
-    )
-    body = notification(
-        purchase_id,
-        transaction_status,
-        SERVER_KEY,
-        gross_amount=gross_amount,
-        transaction_id=TRANSACTION_ID,
-        **extra,
-    )
-    return client.post(NOTIFY_URL, data=json.dumps(body), content_type="application/json")
+    body = midtrans_reports(fake, purchase_id, transaction_status, gross_amount, **extra)
+    return post_notification(client, body)
 
 
 def settle(client, fake: FakeMidtrans, purchase_id: str, **extra: Any) -> None:
     response = midtrans_moves(client, fake, purchase_id, "settlement", **extra)
     assert response.status_code == 200, response.get_json()
+
+
+# -- webhooks ----------------------------------------------------------------------------------
 
 
 def point_webhooks_at(
@@ -87,8 +113,16 @@ def attempt_delivery(app, delivery_id: str) -> str:
         return deliver(delivery_id)
 
 
+def wait_for_retry(clock, app, delivery_id: str) -> None:
+    """The scheduled retry time comes: `clock` (the `clock` fixture) moves on to it."""
+    due = delivery_row(app, delivery_id)["next_attempt_at"]
+    if due is not None and due > utcnow():
+        clock.move_to(due)
+
+
 def make_due(app, delivery_id: str) -> None:
-    """The scheduled retry time has come."""
+    """Mark the delivery due now in the database, whatever its state: for a delivery that no
+    retry time would ever make due (a finished one)."""
     with app.app_context():
         db.session.execute(
             update(WebhookDelivery)
@@ -98,27 +132,21 @@ def make_due(app, delivery_id: str) -> None:
         db.session.commit()
 
 
-def expire_previous_secret(app, project: ProjectKeys, environment: Environment = SANDBOX):
+def after_the_rotation_grace(clock, app, project: ProjectKeys, environment=SANDBOX) -> None:
+    """The previous signing secret's grace runs out: `clock` moves past its end."""
     with app.app_context():
-        db.session.execute(
-            update(WebhookEndpoint)
-            .where(
-                WebhookEndpoint.project_id == project.project_id,
-                WebhookEndpoint.environment == environment,
-            )
-            .values(previous_secret_expires_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
+        until = endpoint_for(project.project_id, environment).previous_secret_expires_at
+    assert until is not None, "no rotation to wait out"
+    clock.move_to(until + timedelta(seconds=1))
+
+
+# -- what Lunas recorded -----------------------------------------------------------------------
 
 
 def delivery_rows(app) -> list[dict[str, Any]]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(WebhookDelivery.__table__).order_by(
-                WebhookDelivery.created_at, WebhookDelivery.id
-            )
-        )
-        return [dict(row) for row in rows.mappings()]
+    return table_rows(
+        app, WebhookDelivery, order_by=(WebhookDelivery.created_at, WebhookDelivery.id)
+    )
 
 
 def delivery_row(app, delivery_id: str) -> dict[str, Any]:
@@ -135,13 +163,7 @@ def payloads(app, event_type: str | None = None) -> list[dict[str, Any]]:
 
 
 def attempt_rows(app, delivery_id: str) -> list[dict[str, Any]]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(WebhookAttempt.__table__)
-            .where(WebhookAttempt.delivery_id == delivery_id)
-            .order_by(WebhookAttempt.id)
-        )
-        return [dict(row) for row in rows.mappings()]
+    return table_rows(app, WebhookAttempt, WebhookAttempt.delivery_id == delivery_id)
 
 
 def lower_keys(headers: dict[str, str]) -> dict[str, str]:

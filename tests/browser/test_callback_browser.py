@@ -1,4 +1,4 @@
-"""The buyer's callback page in real headless Chromium on a 360 px phone (SPEC §5): it turns to
+"""The buyer's callback page in real headless Chromium on a 360 px phone: it turns to
 "Pembayaran berhasil" by itself, stops polling at its limit, takes the buyer back to the store, and
 works without JavaScript. Payments move only through signed Midtrans notifications sent to the
 live server, as in production. Each state leaves a screenshot in test-artifacts/screenshots/."""
@@ -12,14 +12,8 @@ import requests
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import PHONE, screenshot
-from tests.callback_flow import (
-    CALLBACK_URL,
-    NOTIFY_URL,
-    TITLES,
-    create_payment,
-    midtrans_says,
-    move_to,
-)
+from tests.callback_flow import TITLES, midtrans_says, move_to
+from tests.helpers import CALLBACK_URL, NOTIFY_URL, create_payment
 
 pytestmark = pytest.mark.browser
 
@@ -70,13 +64,6 @@ TEXT_SELECTORS = [
     ".redirect-note",
     ".footnote",
 ]
-
-
-@pytest.fixture
-def quick_polling(app_environ):
-    """Poll every second for three seconds (production: every 3 s for 60 s)."""
-    app_environ["CALLBACK_POLL_INTERVAL_SECONDS"] = "1"
-    app_environ["CALLBACK_POLL_LIMIT_SECONDS"] = "3"
 
 
 @pytest.fixture

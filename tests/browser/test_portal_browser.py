@@ -1,5 +1,5 @@
 """The merchant portal in real headless Chromium, the way a merchant who has never seen Lunas
-meets it (issue 5 item 9): register, create a project, copy its keys, take a sandbox payment
+meets it: register, create a project, copy its keys, take a sandbox payment
 through the API and the Midtrans simulator, find it in the payments list and on the chart, point
 the webhooks at a receiver, send a test event and watch its delivery. Screenshots of the main
 pages go to test-artifacts/screenshots/portal-*.png."""
@@ -9,43 +9,20 @@ from __future__ import annotations
 import pytest
 import requests
 from playwright.sync_api import Page, expect
-from rq import Queue, SimpleWorker
 
-from app import jobs
 from app.extensions import db
 from app.models import EventType
 from app.models.base import utcnow
 from app.services.outbox.events import new_delivery
 from tests.browser.conftest import PHONE, screenshot
-from tests.helpers import direct_payment
+from tests.helpers import CHECKOUT_URL, direct_payment
 from tests.receiver import MerchantReceiver
 
-pytestmark = pytest.mark.browser
+# The built-in Midtrans simulator, on the live server, as `make run` has it.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("midtrans_simulator")]
 
 EMAIL = "sari@warung.example"
 PASSWORD = "nasi goreng spesial 2026"
-
-
-@pytest.fixture
-def app_environ(app_environ):
-    """The built-in Midtrans simulator, on the live server, as `make run` has it."""
-    app_environ["MIDTRANS_SIMULATOR"] = "1"
-    del app_environ["MIDTRANS_SANDBOX_SERVER_KEY"]
-    return app_environ
-
-
-@pytest.fixture
-def run_worker(app, redis_conn, monkeypatch):
-    """What the RQ worker process does, run here until the queue is empty."""
-    monkeypatch.setattr(jobs, "_app", None)
-    jobs.use_app(app)
-
-    def drain() -> None:
-        SimpleWorker([Queue("default", connection=redis_conn)], connection=redis_conn).work(
-            burst=True
-        )
-
-    return drain
 
 
 def register(page: Page) -> None:
@@ -87,7 +64,7 @@ def test_a_new_merchant_takes_a_sandbox_payment_and_sees_its_webhook_arrive(
 
     # The merchant's backend creates a checkout with the copied keys.
     checkout = requests.post(
-        f"{live_server}/api/platform/shop-payment",
+        f"{live_server}{CHECKOUT_URL}",
         json={
             "client_id": client_id,
             "client_secret": client_secret,

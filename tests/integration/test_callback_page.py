@@ -1,4 +1,4 @@
-"""GET /purchase/callback (SPEC §5): the first paint, rendered on the server from our own record,
+"""GET /purchase/callback: the first paint, rendered on the server from our own record,
 and GET /pay/<purchase_id> once a payment is final. The browser behaviour (polling, countdown,
 no-JS refresh) is in tests/browser/test_callback_browser.py."""
 
@@ -7,16 +7,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from bs4 import BeautifulSoup
 
 from app.formatting import format_rupiah
-from tests.callback_flow import (
+from tests.callback_flow import TITLES, move_to
+from tests.helpers import (
     CALLBACK_URL,
-    TITLES,
-    ParsedPage,
+    VERIFY_URL,
+    create_checkout,
     create_payment,
-    move_to,
+    new_project,
+    soup,
+    text_of,
 )
-from tests.helpers import checkout_body, new_project
 
 STORE_URL = "https://karejo.example/warung-bu-sari"
 STATUSES = ["settlement", "pending", "cancel", "expire", "refund", "partial_refund"]
@@ -40,13 +43,9 @@ def callback(client, order_id: str, **query: str):
     return client.get(CALLBACK_URL, query_string={"order_id": order_id, **query})
 
 
-def page_of(response) -> ParsedPage:
-    return ParsedPage(response.get_data(as_text=True))
-
-
-def meta_refresh(page: ParsedPage) -> str | None:
-    found = page.find("meta", **{"http-equiv": "refresh"})
-    return found[0]["content"] if found else None
+def meta_refresh(page: BeautifulSoup) -> str | None:
+    found = page.find("meta", attrs={"http-equiv": "refresh"})
+    return found["content"] if found else None
 
 
 # -- every state -----------------------------------------------------------------------------
@@ -61,15 +60,15 @@ def test_each_status_is_painted_from_our_record_with_store_order_and_rupiah(
     response = callback(client, purchase_id)
 
     assert response.status_code == 200
-    page = page_of(response)
-    assert page.find("h1") and TITLES[status] in page.text
-    assert page.find("section", id="payment")[0]["data-status"] == status
-    assert "Warung Bu Sari" in page.text
-    assert "INV-0042" in page.text
-    assert "Rp75.000" in page.text
+    page = soup(response)
+    assert page.find("h1") and TITLES[status] in text_of(page)
+    assert page.find("section", id="payment")["data-status"] == status
+    assert "Warung Bu Sari" in text_of(page)
+    assert "INV-0042" in text_of(page)
+    assert "Rp75.000" in text_of(page)
     for other, title in TITLES.items():
         if other != status and title not in TITLES[status]:
-            assert title not in page.text
+            assert title not in text_of(page)
 
 
 def test_a_merchant_order_id_finds_the_page_too(client, payment_in):
@@ -78,7 +77,7 @@ def test_a_merchant_order_id_finds_the_page_too(client, payment_in):
     response = callback(client, "INV-7")
 
     assert response.status_code == 200
-    assert TITLES["settlement"] in page_of(response).text
+    assert TITLES["settlement"] in text_of(response)
 
 
 @pytest.mark.parametrize("order_id", ["pur_doesnotexist", "INV-unknown", "", "x" * 65])
@@ -86,8 +85,8 @@ def test_an_unknown_order_is_404_pesanan_tidak_ditemukan(client, order_id):
     response = callback(client, order_id)
 
     assert response.status_code == 404
-    page = page_of(response)
-    assert TITLES["not_found"] in page.text
+    page = soup(response)
+    assert TITLES["not_found"] in text_of(page)
     assert page.find("html", lang="id")
     assert meta_refresh(page) is None
     assert not page.find("script", src="/static/js/callback.js")
@@ -97,16 +96,13 @@ def test_an_ambiguous_merchant_order_id_is_not_found(app, client, project, fake_
     create_payment(client, project, order_id="INV-SAME")
     with app.app_context():
         other = new_project(name="Toko Lain", owner="other@example.com")
-    response = client.post(
-        "/api/platform/shop-payment", json=checkout_body(other, order_id="INV-SAME")
-    )
-    assert response.status_code == 201
+    create_checkout(client, other, order_id="INV-SAME")
 
     answer = callback(client, "INV-SAME")
 
     assert answer.status_code == 404
-    assert TITLES["not_found"] in page_of(answer).text
-    assert "Toko Lain" not in page_of(answer).text
+    assert TITLES["not_found"] in text_of(answer)
+    assert "Toko Lain" not in text_of(answer)
 
 
 def test_the_query_strings_transaction_status_is_ignored(client, payment_in):
@@ -116,10 +112,10 @@ def test_the_query_strings_transaction_status_is_ignored(client, payment_in):
     lying_up = callback(client, pending, transaction_status="settlement", status_code="200")
     lying_down = callback(client, paid, transaction_status="deny", status_code="202")
 
-    assert TITLES["pending"] in page_of(lying_up).text
-    assert TITLES["settlement"] not in page_of(lying_up).text
-    assert TITLES["settlement"] in page_of(lying_down).text
-    assert TITLES["cancel"] not in page_of(lying_down).text
+    assert TITLES["pending"] in text_of(lying_up)
+    assert TITLES["settlement"] not in text_of(lying_up)
+    assert TITLES["settlement"] in text_of(lying_down)
+    assert TITLES["cancel"] not in text_of(lying_down)
 
 
 # -- the page itself -------------------------------------------------------------------------
@@ -142,16 +138,16 @@ def test_amounts_are_rupiah_with_dots(amount, shown):
 def test_a_large_amount_is_shown_in_rupiah(client, payment_in):
     purchase_id = payment_in("pending", amount=1500000)
 
-    assert "Rp1.500.000" in page_of(callback(client, purchase_id)).text
+    assert "Rp1.500.000" in text_of(callback(client, purchase_id))
 
 
 def test_the_page_is_indonesian_and_announces_its_status(client, payment_in):
-    page = page_of(callback(client, payment_in("pending")))
+    page = soup(callback(client, payment_in("pending")))
 
     assert page.find("html", lang="id")
     live = page.find("div", role="status")
-    assert live and live[0]["aria-live"] == "polite"
-    assert page.find("meta", name="viewport")
+    assert live and live["aria-live"] == "polite"
+    assert page.find("meta", attrs={"name": "viewport"})
 
 
 @pytest.mark.parametrize("status", ["pending", "settlement"])
@@ -168,22 +164,16 @@ def test_not_found_is_never_cached_either(client):
 
 
 def test_the_poll_timing_comes_from_configuration(app_environ, client, payment_in):
-    page = page_of(callback(client, payment_in("pending")))
-    section = page.find("section", id="payment")[0]
+    page = soup(callback(client, payment_in("pending")))
+    section = page.find("section", id="payment")
 
     assert section["data-poll-interval-ms"] == "3000"
     assert section["data-poll-limit-ms"] == "60000"
-    assert section["data-verify-url"].startswith("/api/platform/shop-payment/verify?order_id=pur_")
-
-
-@pytest.fixture
-def quick_polling(app_environ):
-    app_environ["CALLBACK_POLL_INTERVAL_SECONDS"] = "1"
-    app_environ["CALLBACK_POLL_LIMIT_SECONDS"] = "3"
+    assert section["data-verify-url"].startswith(f"{VERIFY_URL}?order_id=pur_")
 
 
 def test_short_poll_timing_can_be_configured(quick_polling, client, payment_in):
-    section = page_of(callback(client, payment_in("pending"))).find("section", id="payment")[0]
+    section = soup(callback(client, payment_in("pending"))).find("section", id="payment")
 
     assert (section["data-poll-interval-ms"], section["data-poll-limit-ms"]) == ("1000", "3000")
 
@@ -202,7 +192,7 @@ def test_store_name_and_item_name_are_escaped(client, payment_in, payload, statu
     assert "<img" not in html and "alert(1)</script>" not in html
     escaped = payload.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert html.count(escaped.replace('"', "&#34;")) >= 3  # title, store line, product
-    assert page_of(callback(client, purchase_id)).text.count(payload) >= 2
+    assert text_of(callback(client, purchase_id)).count(payload) >= 2
 
 
 def test_a_project_name_shown_as_store_name_is_escaped(app, client, fake_midtrans):
@@ -234,10 +224,9 @@ def test_no_external_url_but_the_store_on_a_final_state(client, payment_in, stat
 
     html = callback(client, purchase_id).get_data(as_text=True)
 
-    page = ParsedPage(html)
-    for _tag, attrs in page.tags:
+    for tag in soup(html).find_all(True):
         for name in ("src", "href", "action"):
-            value = attrs.get(name) or ""
+            value = tag.get(name) or ""
             assert not value.startswith("//"), (name, value)
             assert not value.startswith(("http://", "https://")) or value == STORE_URL
     without_store = html.replace(STORE_URL, "")
@@ -251,68 +240,68 @@ def test_no_external_url_but_the_store_on_a_final_state(client, payment_in, stat
 def test_success_with_a_store_url_says_so_and_counts_down(client, payment_in):
     purchase_id = payment_in("settlement", metadata={"store_slug": "warung-bu-sari"})
 
-    page = page_of(callback(client, purchase_id))
+    page = soup(callback(client, purchase_id))
 
-    assert page.find("section", id="payment")[0]["data-redirect-url"] == STORE_URL
-    assert page.find("a", id="store-link")[0]["href"] == STORE_URL
-    assert "Kembali ke toko sekarang" in page.text
-    assert "Kembali ke toko dalam 5 detik" in page.text
+    assert page.find("section", id="payment")["data-redirect-url"] == STORE_URL
+    assert page.find("a", id="store-link")["href"] == STORE_URL
+    assert "Kembali ke toko sekarang" in text_of(page)
+    assert "Kembali ke toko dalam 5 detik" in text_of(page)
     # Without JavaScript the same return happens through a <noscript> refresh.
     assert meta_refresh(page) == f"5;url={STORE_URL}"
 
 
 def test_success_without_a_store_url_stays_put(client, payment_in):
-    page = page_of(callback(client, payment_in("settlement")))
+    page = soup(callback(client, payment_in("settlement")))
 
-    assert "data-redirect-url" not in page.find("section", id="payment")[0]
+    assert not page.find("section", id="payment").has_attr("data-redirect-url")
     assert meta_refresh(page) is None
-    assert "Kembali ke toko" not in page.text
+    assert "Kembali ke toko" not in text_of(page)
 
 
 @pytest.mark.parametrize("status", FINAL_BUT_NOT_PAID)
 def test_no_other_state_ever_redirects(client, payment_in, status):
     purchase_id = payment_in(status, metadata={"store_slug": "warung-bu-sari"})
 
-    page = page_of(callback(client, purchase_id))
+    page = soup(callback(client, purchase_id))
 
     assert meta_refresh(page) is None
-    assert "data-redirect-url" not in page.find("section", id="payment")[0]
+    assert not page.find("section", id="payment").has_attr("data-redirect-url")
     assert not page.find("p", id="redirect-note")
     assert not page.find("script", src="/static/js/callback.js")
     # A plain link back is offered, never followed by itself.
-    assert page.find("a", id="store-link")[0]["href"] == STORE_URL
+    assert page.find("a", id="store-link")["href"] == STORE_URL
 
 
 def test_pending_without_javascript_refreshes_with_a_counter(client, payment_in):
     purchase_id = payment_in("pending", metadata={"store_slug": "warung-bu-sari"})
 
-    first = page_of(callback(client, purchase_id))
-    later = page_of(callback(client, purchase_id, r="7"))
+    first = soup(callback(client, purchase_id))
+    later = soup(callback(client, purchase_id, r="7"))
 
     assert meta_refresh(first) == f"3;url=/purchase/callback?order_id={purchase_id}&r=1"
     assert meta_refresh(later) == f"3;url=/purchase/callback?order_id={purchase_id}&r=8"
-    assert "Diperbarui otomatis setiap 3 detik" in first.text
+    assert "Diperbarui otomatis setiap 3 detik" in text_of(first)
 
 
 @pytest.mark.parametrize("r", ["20", "21", "99999"])
 def test_pending_without_javascript_stops_at_the_limit_and_offers_cek_lagi(client, payment_in, r):
     purchase_id = payment_in("pending")
 
-    page = page_of(callback(client, purchase_id, r=r))
+    page = soup(callback(client, purchase_id, r=r))
 
     assert meta_refresh(page) is None
-    check_again = [a for a in page.find("a") if a.get("class") == "button"]
+    check_again = page.select('a[class="button"]')
     assert check_again[0]["href"] == f"/purchase/callback?order_id={purchase_id}"
-    assert "Cek lagi" in page.text
-    assert "belum kami terima" in page.text
-    assert TITLES["settlement"] not in page.text
+    assert "Cek lagi" in text_of(page)
+    assert "belum kami terima" in text_of(page)
+    assert TITLES["settlement"] not in text_of(page)
 
 
 @pytest.mark.parametrize("r", ["abc", "-5", ""])
 def test_a_malformed_refresh_counter_starts_from_zero(client, payment_in, r):
     purchase_id = payment_in("pending")
 
-    page = page_of(callback(client, purchase_id, r=r))
+    page = soup(callback(client, purchase_id, r=r))
 
     assert meta_refresh(page) == f"3;url=/purchase/callback?order_id={purchase_id}&r=1"
 
@@ -328,7 +317,7 @@ def test_pay_on_a_final_state_leads_to_the_callback_page(client, payment_in, sta
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/purchase/callback?order_id={purchase_id}"
-    assert TITLES[status] in page_of(client.get(response.headers["Location"])).text
+    assert TITLES[status] in text_of(client.get(response.headers["Location"]))
 
 
 def test_pay_while_pending_goes_to_midtrans(client, payment_in, fake_midtrans):

@@ -1,4 +1,4 @@
-"""Operator commands (SPEC §10): users and projects, with the documented JSON output."""
+"""Operator commands: users and projects, with the documented JSON output."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ClientSecret, User
 from app.security import hash_secret
+from tests.helpers import invoke
 
 
-def invoke(app, *args: str):
-    return app.test_cli_runner().invoke(args=list(args))
+def create_project(app, name: str, *options: str):
+    """`flask projects create` for a new owner, ani@example.com."""
+    invoke(app, "users", "create", "--email", "ani@example.com", "--password", "s3cret-pass")
+    return invoke(app, "projects", "create", "--owner", "ani@example.com", "--name", name, *options)
 
 
 def test_users_create_prints_the_user_and_hashes_the_password(app):
@@ -40,15 +43,8 @@ def test_users_create_refuses_bad_input(app, email, password, message):
 
 
 def test_projects_create_prints_both_environments_once(app):
-    invoke(app, "users", "create", "--email", "ani@example.com", "--password", "s3cret-pass")
-
-    result = invoke(
+    result = create_project(
         app,
-        "projects",
-        "create",
-        "--owner",
-        "ani@example.com",
-        "--name",
         "Warung Bu Sari",
         "--webhook-url",
         "https://karejo.example/hooks/lunas",
@@ -79,21 +75,6 @@ def test_projects_create_prints_both_environments_once(app):
     )
 
 
-def create_project_with_template(app, template: str):
-    invoke(app, "users", "create", "--email", "ani@example.com", "--password", "s3cret-pass")
-    return invoke(
-        app,
-        "projects",
-        "create",
-        "--owner",
-        "ani@example.com",
-        "--name",
-        "Toko",
-        "--store-url-template",
-        template,
-    )
-
-
 @pytest.mark.parametrize(
     "template",
     [
@@ -108,7 +89,7 @@ def create_project_with_template(app, template: str):
     ],
 )
 def test_projects_create_refuses_unsafe_store_url_templates(app, template):
-    result = create_project_with_template(app, template)
+    result = create_project(app, "Toko", "--store-url-template", template)
     assert result.exit_code != 0
     assert "store" in result.output.lower()
 
@@ -122,7 +103,7 @@ def test_projects_create_refuses_unsafe_store_url_templates(app, template):
     ],
 )
 def test_projects_create_accepts_safe_store_url_templates(app, template):
-    result = create_project_with_template(app, template)
+    result = create_project(app, "Toko", "--store-url-template", template)
     assert result.exit_code == 0, result.output
 
 

@@ -1,7 +1,7 @@
-"""Stored totals of closed WIB days behind the portal overview (app/services/reporting/day_totals.py):
-stored once a day has been over for an hour, read back instead of recounted, invalidated by a
-late change to a past day (through the real notification path), and never overwritten with
-numbers counted before such a change committed."""
+"""Stored totals of closed WIB days behind the portal overview
+(app/services/reporting/day_totals.py): stored once a day has been over for an hour, read back
+instead of recounted, invalidated by a late change to a past day (through the real notification
+path), and never overwritten with numbers counted before such a change committed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import event, select, update
 
 from app.clock import WIB, start_of_day_utc, today_wib
@@ -20,8 +21,8 @@ from app.models.base import utcnow
 from app.services.reporting import day_totals
 from app.services.reporting import overview as reports
 from app.worker import Maintenance
-from tests.helpers import direct_payment, new_project
-from tests.webhook_flow import create_payment, midtrans_moves, settle
+from tests.helpers import add_payment, create_payment, direct_payment, invoke, new_project
+from tests.webhook_flow import midtrans_moves, settle
 
 
 @pytest.fixture
@@ -37,12 +38,6 @@ def noon(today) -> datetime:
 
 def day_start(today: date, days_ago: int) -> datetime:
     return start_of_day_utc(today - timedelta(days=days_ago))
-
-
-def add_payment(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
-    """A payment row written directly (as the seed does), not through apply_status."""
-    db.session.add(direct_payment(project_id, created_at, environment, **fields))
-    db.session.commit()
 
 
 def overview(project_id: str, now: datetime, environment: str = "sandbox") -> reports.Overview:
@@ -142,14 +137,9 @@ def test_a_reversal_of_a_past_days_settlement_removes_its_revenue_from_that_day(
     app, client, project, fake_midtrans, today, noon
 ):
     owner = project.project_id
-    purchase_id = create_payment(client, project)
-    with app.app_context():  # a payment of two days ago, paid that day
-        db.session.execute(
-            update(Payment)
-            .where(Payment.purchase_id == purchase_id)
-            .values(created_at=day_start(today, 2) + timedelta(hours=9))
-        )
-        db.session.commit()
+    # a payment created two days ago, paid that day
+    with time_machine.travel(day_start(today, 2) + timedelta(hours=9)):
+        purchase_id = create_payment(client, project)
     paid = day_start(today, 2) + timedelta(hours=10)
     settle(client, fake_midtrans, purchase_id, settlement_time=format_midtrans_time(paid))
     with app.app_context():
@@ -297,9 +287,7 @@ def test_seeding_counts_that_project_environments_days_again_and_stores_them(
         overview(owner, noon)
         overview(owner, noon, environment="production")
         production_before = stored_rows(owner, today, "production")
-    result = app.test_cli_runner().invoke(
-        args=["payments", "seed", "--project", owner, "--count", "60", "--days", "10"]
-    )
+    result = invoke(app, "payments", "seed", "--project", owner, "--count", "60", "--days", "10")
 
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -407,9 +395,8 @@ def test_recount_days_repairs_days_whose_payments_were_changed_outside_lunas(
         db.session.commit()
         assert tuple(stored_rows(owner, today)[8][k] for k in KEYS) == (1, 1, 30_000)
 
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["payments", "recount-days", "--project", owner])
-    missing = runner.invoke(args=["payments", "recount-days", "--project", "prj_nope"])
+    result = invoke(app, "payments", "recount-days", "--project", owner)
+    missing = invoke(app, "payments", "recount-days", "--project", "prj_nope")
 
     assert result.exit_code == 0, result.output
     assert '"recounted": [\n    "sandbox",\n    "production"\n  ]' in result.output

@@ -8,20 +8,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Payment, PaymentEvent, Project
-from tests.helpers import checkout_body, notification
+from tests.helpers import (
+    CHECKOUT_URL,
+    VERIFY_URL,
+    checkout_body,
+    create_payment,
+    notification,
+    row_count,
+)
 from tests.portal_client import post_form, post_with_token
-from tests.webhook_flow import create_payment
-
-SHOP_PAYMENT = "/api/platform/shop-payment"
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
+from tests.webhook_flow import post_notification
 
 
 @pytest.mark.parametrize(
@@ -36,24 +36,24 @@ def count(app, model) -> int:
 def test_a_checkout_field_with_a_nul_is_refused_by_name_and_creates_nothing(
     app, client, project, fake_midtrans, fields, field
 ):
-    response = client.post(SHOP_PAYMENT, json=checkout_body(project, **fields))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, **fields))
 
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert (error["code"], error["field"]) == ("invalid_request", field)
     assert "NUL" in error["message"]
-    assert count(app, Payment) == 0
+    assert row_count(app, Payment) == 0
     assert not fake_midtrans.calls("POST", "/snap")
 
 
 def test_a_client_id_with_a_nul_is_an_unknown_client(app, client, project, fake_midtrans):
     body = {**checkout_body(project), "client_id": project.sandbox_id + "\u0000"}
 
-    response = client.post(SHOP_PAYMENT, json=body)
+    response = client.post(CHECKOUT_URL, json=body)
 
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_client"
-    assert count(app, Payment) == 0
+    assert row_count(app, Payment) == 0
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_a_client_id_with_a_nul_is_an_unknown_client(app, client, project, fake_
     ["order_id=pur_%00", "order_id=INV%00-1", "order_id=INV-1&client_id=lk_test_%00"],
 )
 def test_verify_with_a_nul_in_the_query_is_a_400_in_the_envelope(client, query):
-    response = client.get(f"{SHOP_PAYMENT}/verify?{query}")
+    response = client.get(f"{VERIFY_URL}?{query}")
 
     assert response.status_code == 400
     error = response.get_json()["error"]
@@ -91,7 +91,7 @@ def test_log_in_and_register_with_a_nul_are_refused_and_create_nothing(app, clie
     )
 
     assert (logged.status_code, registered.status_code) == (400, 400)
-    assert count(app, User) == 0
+    assert row_count(app, User) == 0
 
 
 @pytest.mark.parametrize(
@@ -141,9 +141,7 @@ def test_a_notification_with_a_nul_is_stored_then_refused_as_invalid(
     body = notification(purchase_id, "settlement", app.config["MIDTRANS_SANDBOX_SERVER_KEY"])
     body[field] += "\u0000"
 
-    response = client.post(
-        "/api/midtrans/notification", data=json.dumps(body), content_type="application/json"
-    )
+    response = post_notification(client, body)
 
     assert response.status_code == 400
     with app.app_context():
@@ -155,11 +153,7 @@ def test_a_notification_with_a_nul_is_stored_then_refused_as_invalid(
 
 
 def test_a_notification_with_a_raw_nul_byte_is_still_stored(app, client):
-    response = client.post(
-        "/api/midtrans/notification",
-        data=b'{"order_id": "pur_x\x00"}',
-        content_type="application/json",
-    )
+    response = post_notification(client, b'{"order_id": "pur_x\x00"}')
 
     assert response.status_code == 400
     with app.app_context():

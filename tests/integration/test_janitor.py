@@ -1,72 +1,39 @@
-"""The pending janitor (SPEC §4): Midtrans sends nothing when a Snap page expires unpaid, so
+"""The pending janitor: Midtrans sends nothing when a Snap page expires unpaid, so
 payments still pending 15 minutes after expires_at are checked with Get Status."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Payment, PaymentEvent, PaymentStatus, PaymentStatusChange
+from app.models import PaymentStatus, PaymentStatusChange
 from app.models.base import utcnow
 from app.services.checkout.janitor import expire_stale_checkouts
 from app.worker import Maintenance
 from tests.fakes import Answer
-from tests.helpers import checkout_body
+from tests.helpers import (
+    create_payment,
+    direct_payment,
+    event_rows,
+    invoke,
+    payment_row,
+    set_status,
+    status_changes,
+    table_rows,
+)
 
 OVERDUE = timedelta(minutes=16)
 NOT_YET_OVERDUE = timedelta(minutes=14)
 
 
-@pytest.fixture
-def create_payment(client, project, fake_midtrans):
-    """Create a pending payment through the API; returns its purchase_id."""
-
-    def create(order_id: str = "order-1") -> str:
-        response = client.post(
-            "/api/platform/shop-payment", json=checkout_body(project, order_id=order_id)
-        )
-        assert response.status_code == 201
-        return response.get_json()["purchase_id"]
-
-    return create
-
-
-def expired_ago(app, purchase_id: str, ago: timedelta) -> None:
-    with app.app_context():
-        db.session.execute(
-            update(Payment)
-            .where(Payment.purchase_id == purchase_id)
-            .values(expires_at=utcnow() - ago)
-        )
-        db.session.commit()
-
-
-def payment_row(app, purchase_id: str) -> dict[str, Any] | None:
-    with app.app_context():
-        row = db.session.execute(
-            select(Payment.__table__).where(Payment.purchase_id == purchase_id)
-        ).mappings()
-        found = row.one_or_none()
-        return None if found is None else dict(found)
-
-
-def event_rows(app) -> list[dict[str, Any]]:
-    with app.app_context():
-        rows = db.session.execute(select(PaymentEvent.__table__).order_by(PaymentEvent.id))
-        return [dict(row) for row in rows.mappings()]
-
-
-def status_changes(app) -> list[dict[str, Any]]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(PaymentStatusChange.__table__).order_by(PaymentStatusChange.id)
-        )
-        return [dict(row) for row in rows.mappings()]
+def expired_ago(clock, app, purchase_id: str, ago: timedelta) -> None:
+    """Time passes (on `clock`) until the payment expired `ago` ago."""
+    moment = payment_row(app, purchase_id)["expires_at"] + ago
+    if moment > utcnow():
+        clock.move_to(moment)
 
 
 def run_janitor(app):
@@ -74,24 +41,19 @@ def run_janitor(app):
         return expire_stale_checkouts()
 
 
-def insert_creating_row(app, project_id: str, order_id: str, age: timedelta) -> str:
+def insert_creating_row(app, project_id: str, order_id: str) -> str:
     """A row left "creating" by a checkout request that died before Midtrans answered."""
     purchase_id = f"pur_abandoned{order_id.replace('-', '')}".ljust(28, "0")
-    created_at = utcnow() - age
     with app.app_context():
         db.session.add(
-            Payment(
+            direct_payment(
+                project_id,
+                utcnow(),
                 purchase_id=purchase_id,
-                project_id=project_id,
-                environment="sandbox",
                 order_id=order_id,
                 amount=75000,
-                currency="IDR",
                 buyer_email="buyer@example.com",
-                metadata_={},
                 status=PaymentStatus.CREATING,
-                expires_at=created_at + timedelta(days=1),
-                created_at=created_at,
             )
         )
         db.session.commit()
@@ -101,10 +63,9 @@ def insert_creating_row(app, project_id: str, order_id: str, age: timedelta) -> 
 # -- the service -------------------------------------------------------------------------------
 
 
-def test_an_overdue_payment_unknown_at_midtrans_expires(app, fake_midtrans, create_payment):
+def test_an_overdue_payment_unknown_at_midtrans_expires(app, fake_midtrans, purchase_id, clock):
     # given a payment pending 16 minutes after it expired, never seen by Midtrans
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+    expired_ago(clock, app, purchase_id, OVERDUE)
 
     report = run_janitor(app)
 
@@ -114,11 +75,10 @@ def test_an_overdue_payment_unknown_at_midtrans_expires(app, fake_midtrans, crea
 
 
 def test_an_overdue_payment_midtrans_settled_settles_through_the_notification_path(
-    app, fake_midtrans, create_payment
+    app, fake_midtrans, purchase_id, clock
 ):
     # given Midtrans has the money but its notification never reached us
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+    expired_ago(clock, app, purchase_id, OVERDUE)
     fake_midtrans.set_status(
         purchase_id, "settlement", "75000.00", settlement_time="2026-11-22 17:00:05"
     )
@@ -132,17 +92,16 @@ def test_an_overdue_payment_midtrans_settled_settles_through_the_notification_pa
     [event] = event_rows(app)
     assert (event["source"], event["outcome"]) == ("janitor", "applied")
     assert json.loads(event["raw_body"])["transaction_status"] == "settlement"
-    [change] = status_changes(app)
+    [change] = table_rows(app, PaymentStatusChange)
     assert (change["from_status"], change["to_status"]) == ("pending", "settlement")
     assert change["event_id"] == event["id"]
     assert report.outcomes == {"applied": 1}
 
 
 def test_an_overdue_payment_midtrans_paid_too_little_for_stays_pending(
-    app, fake_midtrans, create_payment
+    app, fake_midtrans, purchase_id, clock
 ):
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+    expired_ago(clock, app, purchase_id, OVERDUE)
     fake_midtrans.set_status(purchase_id, "settlement", "1000.00")
 
     report = run_janitor(app)
@@ -160,10 +119,9 @@ def test_an_overdue_payment_midtrans_paid_too_little_for_stays_pending(
     ],
 )
 def test_an_overdue_payment_stays_pending_when_get_status_fails(
-    app, fake_midtrans, create_payment, answer
+    app, fake_midtrans, purchase_id, clock, answer
 ):
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+    expired_ago(clock, app, purchase_id, OVERDUE)
     fake_midtrans.status_answers[purchase_id] = answer
 
     report = run_janitor(app)
@@ -175,17 +133,16 @@ def test_an_overdue_payment_stays_pending_when_get_status_fails(
 
 
 def test_a_payment_midtrans_still_calls_pending_is_rechecked_later_not_every_run(
-    app, fake_midtrans, create_payment
+    app, fake_midtrans, purchase_id, clock
 ):
     # given an overdue payment that Midtrans keeps reporting as pending
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+    expired_ago(clock, app, purchase_id, OVERDUE)
     fake_midtrans.set_status(purchase_id, "pending", "75000.00")
 
     first = run_janitor(app)
     second = run_janitor(app)
-    with app.app_context():
-        later = expire_stale_checkouts(now=utcnow() + timedelta(minutes=31))
+    clock.shift(timedelta(minutes=31))
+    later = run_janitor(app)
 
     # then it is asked once, left alone for 30 minutes, then asked again
     assert (first.checked, second.checked, later.checked) == (1, 0, 1)
@@ -193,11 +150,11 @@ def test_a_payment_midtrans_still_calls_pending_is_rechecked_later_not_every_run
     assert payment_row(app, purchase_id)["status"] == "pending"
 
 
-def test_one_failing_payment_does_not_stop_the_others(app, fake_midtrans, create_payment):
-    failing = create_payment("order-1")
-    unknown = create_payment("order-2")
+def test_one_failing_payment_does_not_stop_the_others(app, client, project, fake_midtrans, clock):
+    failing = create_payment(client, project, order_id="order-1")
+    unknown = create_payment(client, project, order_id="order-2")
     for purchase_id in (failing, unknown):
-        expired_ago(app, purchase_id, OVERDUE)
+        expired_ago(clock, app, purchase_id, OVERDUE)
     fake_midtrans.status_answers[failing] = Answer(500, {"status_message": "boom"})
 
     report = run_janitor(app)
@@ -214,10 +171,9 @@ def test_one_failing_payment_does_not_stop_the_others(app, fake_midtrans, create
         pytest.param(NOT_YET_OVERDUE, id="expired-14-minutes-ago"),
     ],
 )
-def test_a_payment_not_yet_overdue_is_untouched(app, fake_midtrans, create_payment, expired):
-    purchase_id = create_payment()
+def test_a_payment_not_yet_overdue_is_untouched(app, fake_midtrans, purchase_id, clock, expired):
     if expired is not None:
-        expired_ago(app, purchase_id, expired)
+        expired_ago(clock, app, purchase_id, expired)
     before = payment_row(app, purchase_id)
 
     report = run_janitor(app)
@@ -229,17 +185,10 @@ def test_a_payment_not_yet_overdue_is_untouched(app, fake_midtrans, create_payme
 
 
 def test_an_overdue_payment_that_is_no_longer_pending_is_untouched(
-    app, client, fake_midtrans, create_payment
+    app, client, fake_midtrans, purchase_id, clock
 ):
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
-    with app.app_context():
-        db.session.execute(
-            update(Payment)
-            .where(Payment.purchase_id == purchase_id)
-            .values(status=PaymentStatus.SETTLEMENT)
-        )
-        db.session.commit()
+    expired_ago(clock, app, purchase_id, OVERDUE)
+    set_status(app, purchase_id, PaymentStatus.SETTLEMENT)
 
     report = run_janitor(app)
 
@@ -248,9 +197,11 @@ def test_an_overdue_payment_that_is_no_longer_pending_is_untouched(
     assert fake_midtrans.calls("GET", "/v2/") == []
 
 
-def test_a_creating_row_older_than_ten_minutes_is_removed(app, project, fake_midtrans):
-    abandoned = insert_creating_row(app, project.project_id, "order-old", timedelta(minutes=11))
-    in_flight = insert_creating_row(app, project.project_id, "order-new", timedelta(minutes=5))
+def test_a_creating_row_older_than_ten_minutes_is_removed(app, project, fake_midtrans, clock):
+    abandoned = insert_creating_row(app, project.project_id, "order-old")
+    clock.shift(timedelta(minutes=6))
+    in_flight = insert_creating_row(app, project.project_id, "order-new")
+    clock.shift(timedelta(minutes=5))  # the first is now 11 minutes old, the second 5
 
     report = run_janitor(app)
 
@@ -263,11 +214,10 @@ def test_a_creating_row_older_than_ten_minutes_is_removed(app, project, fake_mid
 
 
 def test_the_workers_maintenance_pass_expires_an_overdue_payment(
-    app, fake_midtrans, create_payment
+    app, fake_midtrans, purchase_id, clock
 ):
     # given an overdue payment
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+    expired_ago(clock, app, purchase_id, OVERDUE)
 
     # when the worker's maintenance thread takes its janitor turn
     Maintenance(app).janitor()
@@ -276,11 +226,10 @@ def test_the_workers_maintenance_pass_expires_an_overdue_payment(
     assert payment_row(app, purchase_id)["status"] == "expire"
 
 
-def test_the_cli_command_prints_its_report(app, fake_midtrans, create_payment):
-    purchase_id = create_payment()
-    expired_ago(app, purchase_id, OVERDUE)
+def test_the_cli_command_prints_its_report(app, fake_midtrans, purchase_id, clock):
+    expired_ago(clock, app, purchase_id, OVERDUE)
 
-    result = app.test_cli_runner().invoke(args=["payments", "expire-stale"])
+    result = invoke(app, "payments", "expire-stale")
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {

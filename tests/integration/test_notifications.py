@@ -1,4 +1,4 @@
-"""POST /api/midtrans/notification (SPEC §3.3, §4) through HTTP, with a fake Midtrans
+"""POST /api/midtrans/notification through HTTP, with a fake Midtrans
 answering Get Status. Each notification is stored first, then verified, confirmed and applied."""
 
 from __future__ import annotations
@@ -10,94 +10,29 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Payment, PaymentEvent, PaymentStatusChange
 from tests.conftest import PRODUCTION_SERVER_KEY, SERVER_KEY
 from tests.fakes import Answer, FakeMidtrans
-from tests.helpers import checkout_body, notification
+from tests.helpers import (
+    NOTIFY_URL,
+    TRANSACTION_ID,
+    VERIFY_URL,
+    create_payment,
+    event_rows,
+    notification,
+    payment_row,
+    status_changes,
+)
+from tests.webhook_flow import midtrans_moves, post_notification
 
-NOTIFY_URL = "/api/midtrans/notification"
-CHECKOUT_URL = "/api/platform/shop-payment"
-VERIFY_URL = "/api/platform/shop-payment/verify"
-TRANSACTION_ID = "9aed5972-5b6a-401e-894b-a32c91ed1a3a"
 REQUIRED_FIELDS = ["order_id", "status_code", "gross_amount", "signature_key", "transaction_status"]
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def purchase_id(client, project, fake_midtrans) -> str:
-    """A pending sandbox payment of 75 000 IDR, created through the platform API."""
-    response = client.post(CHECKOUT_URL, json=checkout_body(project))
-    assert response.status_code == 201
-    return response.get_json()["purchase_id"]
-
-
-def post_raw(client, data: str | bytes):
-    return client.post(
-        NOTIFY_URL,
-        data=data,
-        content_type="application/json",
-        headers={"User-Agent": "Veritrans", "Accept": "application/json"},
-    )
-
-
-def post_notification(client, body: dict[str, Any]):
-    return post_raw(client, json.dumps(body))
-
-
-def deliver(
-    client,
-    fake: FakeMidtrans,
-    order_id: str,
-    transaction_status: str,
-    gross_amount: str = "75000.00",
-    **extra: Any,
-):
-    """Midtrans moves the transaction to `transaction_status` (Get Status agrees) and notifies."""
-    fake.set_status(
-        order_id, transaction_status, gross_amount, transaction_id=TRANSACTION_ID, **extra
-    )
-    body = notification(
-        order_id,
-        transaction_status,
-        SERVER_KEY,
-        gross_amount=gross_amount,
-        transaction_id=TRANSACTION_ID,
-        **extra,
-    )
-    return post_notification(client, body)
-
-
-def event_rows(app) -> list[dict[str, Any]]:
-    with app.app_context():
-        rows = db.session.execute(select(PaymentEvent.__table__).order_by(PaymentEvent.id))
-        return [dict(row) for row in rows.mappings()]
-
-
 def outcomes(app) -> list[str]:
     return [row["outcome"] for row in event_rows(app)]
-
-
-def payment_row(app, purchase_id: str) -> dict[str, Any]:
-    with app.app_context():
-        row = db.session.execute(
-            select(Payment.__table__).where(Payment.purchase_id == purchase_id)
-        ).mappings()
-        return dict(row.one())
-
-
-def status_changes(app) -> list[tuple[str, str]]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(PaymentStatusChange.from_status, PaymentStatusChange.to_status).order_by(
-                PaymentStatusChange.id
-            )
-        )
-        return [tuple(row) for row in rows]
 
 
 def status_calls(fake: FakeMidtrans) -> list:
@@ -118,7 +53,7 @@ def error_code(response) -> str:
 
 
 def test_a_confirmed_settlement_answers_200_ok_and_settles(app, client, fake_midtrans, purchase_id):
-    response = deliver(client, fake_midtrans, purchase_id, "settlement")
+    response = midtrans_moves(client, fake_midtrans, purchase_id, "settlement")
 
     assert response.status_code == 200
     assert response.get_json() == {"message": "ok"}
@@ -134,7 +69,7 @@ def test_stores_the_raw_request_with_selected_headers(app, client, fake_midtrans
     fake_midtrans.set_status(purchase_id, "settlement", "75000.00")
     raw = json.dumps(notification(purchase_id, "settlement", SERVER_KEY), indent=1)
 
-    post_raw(client, raw)
+    post_notification(client, raw)
 
     [event] = event_rows(app)
     assert event["source"] == "notification"
@@ -154,7 +89,7 @@ def test_a_request_whose_processing_crashes_is_still_stored(
     monkeypatch.setattr("app.api.routes.process_notification", crash)
     raw = json.dumps(notification(purchase_id, "settlement", SERVER_KEY))
 
-    response = post_raw(client, raw)
+    response = post_notification(client, raw)
 
     assert response.status_code == 500
     assert error_code(response) == "internal_error"
@@ -200,7 +135,7 @@ def test_a_refused_request_is_stored_with_why_it_was_refused(
 ):
     raw = build(purchase_id)
 
-    response = post_raw(client, raw)
+    response = post_notification(client, raw)
 
     assert response.status_code == http_status
     [event] = event_rows(app)
@@ -230,7 +165,7 @@ def test_a_missing_required_field_is_400(app, client, fake_midtrans, purchase_id
 
 
 def test_a_malformed_body_is_400(app, client, fake_midtrans, purchase_id):
-    response = post_raw(client, b"\xff\xfenot json at all")
+    response = post_notification(client, b"\xff\xfenot json at all")
 
     assert response.status_code == 400
     assert error_code(response) == "invalid_request"
@@ -255,11 +190,11 @@ def test_finds_the_payment_by_a_recorded_midtrans_transaction_id(
     app, client, fake_midtrans, purchase_id
 ):
     # given Midtrans already told us the transaction id of this payment
-    assert deliver(client, fake_midtrans, purchase_id, "pending").status_code == 200
+    assert midtrans_moves(client, fake_midtrans, purchase_id, "pending").status_code == 200
     assert payment_row(app, purchase_id)["midtrans_transaction_id"] == TRANSACTION_ID
 
     # when a later notification reports the transaction id in order_id (some VA / BI-SNAP)
-    response = deliver(client, fake_midtrans, TRANSACTION_ID, "settlement")
+    response = midtrans_moves(client, fake_midtrans, TRANSACTION_ID, "settlement")
 
     # then it settles that payment, confirmed with Get Status on the id as received
     assert response.status_code == 200
@@ -316,10 +251,9 @@ def test_a_notification_whose_gross_amount_was_reformatted_is_rejected(
 def test_a_production_payment_is_verified_with_the_production_server_key(
     app, client, project, fake_midtrans
 ):
-    created = client.post(CHECKOUT_URL, json=checkout_body(project, "production")).get_json()
+    order_id = create_payment(client, project, "production")
     app.config["MIDTRANS_PRODUCTION_SERVER_KEY"] = PRODUCTION_SERVER_KEY
     app.config["MIDTRANS_CONFIRM_STATUS"] = False
-    order_id = created["purchase_id"]
 
     with_sandbox_key = post_notification(client, notification(order_id, "settlement", SERVER_KEY))
     with_production_key = post_notification(
@@ -337,7 +271,7 @@ def test_a_production_payment_is_verified_with_the_production_server_key(
 def test_get_status_is_asked_for_the_order_id_with_the_server_key(
     app, client, fake_midtrans, purchase_id
 ):
-    deliver(client, fake_midtrans, purchase_id, "settlement")
+    midtrans_moves(client, fake_midtrans, purchase_id, "settlement")
 
     [call] = status_calls(fake_midtrans)
     assert call.path == f"/v2/{purchase_id}/status"
@@ -460,7 +394,9 @@ def test_a_settlement_below_the_amount_is_422_and_changes_nothing(
 ):
     before = payment_row(app, purchase_id)
 
-    response = deliver(client, fake_midtrans, purchase_id, "settlement", gross_amount="74999.00")
+    response = midtrans_moves(
+        client, fake_midtrans, purchase_id, "settlement", gross_amount="74999.00"
+    )
 
     assert response.status_code == 422
     assert error_code(response) == "amount_mismatch"
@@ -473,7 +409,9 @@ def test_a_settlement_above_the_amount_is_accepted_and_recorded(
     app, client, fake_midtrans, purchase_id
 ):
     # Midtrans fee imposition: the buyer paid the fee on top
-    response = deliver(client, fake_midtrans, purchase_id, "settlement", gross_amount="77500.00")
+    response = midtrans_moves(
+        client, fake_midtrans, purchase_id, "settlement", gross_amount="77500.00"
+    )
 
     assert response.status_code == 200
     assert verify(client, purchase_id)["status"] == "settlement"
@@ -537,7 +475,7 @@ def test_the_same_settlement_five_times_settles_once(app, client, fake_midtrans,
 def test_notifications_in_sequence_only_move_forward(
     app, client, fake_midtrans, purchase_id, sequence, final, expected_outcomes
 ):
-    responses = [deliver(client, fake_midtrans, purchase_id, status) for status in sequence]
+    responses = [midtrans_moves(client, fake_midtrans, purchase_id, status) for status in sequence]
 
     assert [response.status_code for response in responses] == [200] * len(sequence)
     assert verify(client, purchase_id)["status"] == final
@@ -546,11 +484,11 @@ def test_notifications_in_sequence_only_move_forward(
 
 def test_a_stale_notification_changes_nothing(app, client, fake_midtrans, purchase_id):
     # given a settled payment
-    deliver(client, fake_midtrans, purchase_id, "settlement")
+    midtrans_moves(client, fake_midtrans, purchase_id, "settlement")
     before = payment_row(app, purchase_id)
 
     # when a late pending arrives (and Midtrans still reports it at that moment)
-    response = deliver(client, fake_midtrans, purchase_id, "pending", payment_type="gopay")
+    response = midtrans_moves(client, fake_midtrans, purchase_id, "pending", payment_type="gopay")
 
     # then it is answered 200, recorded as stale, and the payment is exactly as it was
     assert response.status_code == 200
@@ -561,10 +499,10 @@ def test_a_stale_notification_changes_nothing(app, client, fake_midtrans, purcha
 
 
 def test_each_new_partial_refund_is_applied_once(app, client, fake_midtrans, purchase_id):
-    deliver(client, fake_midtrans, purchase_id, "settlement")
+    midtrans_moves(client, fake_midtrans, purchase_id, "settlement")
 
     for refunded in ("10000.00", "10000.00", "25000.00"):
-        response = deliver(
+        response = midtrans_moves(
             client, fake_midtrans, purchase_id, "partial_refund", refund_amount=refunded
         )
         assert response.status_code == 200
@@ -579,9 +517,11 @@ def test_each_new_partial_refund_is_applied_once(app, client, fake_midtrans, pur
 
 
 def test_a_payment_settled_after_expiry_gets_its_paid_time(app, client, fake_midtrans, purchase_id):
-    deliver(client, fake_midtrans, purchase_id, "expire")
+    midtrans_moves(client, fake_midtrans, purchase_id, "expire")
 
-    deliver(client, fake_midtrans, purchase_id, "settlement", settlement_time="2026-11-23 08:30:00")
+    midtrans_moves(
+        client, fake_midtrans, purchase_id, "settlement", settlement_time="2026-11-23 08:30:00"
+    )
 
     assert status_changes(app) == [("pending", "expire"), ("expire", "settlement")]
     assert verify(client, purchase_id)["paid_at"] == "2026-11-23T01:30:00Z"
@@ -592,7 +532,7 @@ def test_an_unknown_midtrans_status_is_recorded_and_answered_200(
 ):
     before = payment_row(app, purchase_id)
 
-    response = deliver(client, fake_midtrans, purchase_id, "under_review")
+    response = midtrans_moves(client, fake_midtrans, purchase_id, "under_review")
 
     assert response.status_code == 200
     assert response.get_json() == {"message": "ok"}
@@ -605,7 +545,7 @@ def test_an_unknown_midtrans_status_is_recorded_and_answered_200(
 def test_a_card_challenged_by_fraud_detection_stays_pending(
     app, client, fake_midtrans, purchase_id
 ):
-    response = deliver(
+    response = midtrans_moves(
         client,
         fake_midtrans,
         purchase_id,
@@ -625,7 +565,7 @@ def test_a_card_challenged_by_fraud_detection_stays_pending(
 def test_paid_at_is_settlement_time_converted_from_jakarta_time(
     app, client, fake_midtrans, purchase_id
 ):
-    deliver(
+    midtrans_moves(
         client,
         fake_midtrans,
         purchase_id,
@@ -639,7 +579,7 @@ def test_paid_at_is_settlement_time_converted_from_jakarta_time(
 
 def test_paid_at_falls_back_to_transaction_time(app, client, fake_midtrans, purchase_id):
     # a card capture carries no settlement_time
-    deliver(
+    midtrans_moves(
         client,
         fake_midtrans,
         purchase_id,
@@ -652,7 +592,7 @@ def test_paid_at_falls_back_to_transaction_time(app, client, fake_midtrans, purc
 
 
 def test_keeps_the_raw_midtrans_fields_on_the_payment(app, client, fake_midtrans, purchase_id):
-    deliver(
+    midtrans_moves(
         client,
         fake_midtrans,
         purchase_id,
@@ -685,7 +625,7 @@ def test_a_body_over_64_kb_is_413_and_not_stored(app, client, fake_midtrans, pur
     fake_midtrans.set_status(purchase_id, "settlement", "75000.00")
     raw = _padded_to(notification(purchase_id, "settlement", SERVER_KEY), 64 * 1024 + 1)
 
-    response = post_raw(client, raw)
+    response = post_notification(client, raw)
 
     assert response.status_code == 413
     assert error_code(response) == "payload_too_large"
@@ -697,7 +637,7 @@ def test_a_body_of_exactly_64_kb_is_processed(app, client, fake_midtrans, purcha
     fake_midtrans.set_status(purchase_id, "settlement", "75000.00")
     raw = _padded_to(notification(purchase_id, "settlement", SERVER_KEY), 64 * 1024)
 
-    response = post_raw(client, raw)
+    response = post_notification(client, raw)
 
     assert response.status_code == 200
     assert outcomes(app) == ["applied"]

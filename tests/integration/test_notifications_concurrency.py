@@ -1,4 +1,4 @@
-"""SPEC §4: notifications arriving concurrently, over a real socket, give the same final status
+"""Notifications arriving concurrently, over a real socket, give the same final status
 as one at a time, with exactly one change into settlement."""
 
 from __future__ import annotations
@@ -14,18 +14,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Payment, PaymentEvent, PaymentStatusChange
 from tests.conftest import SERVER_KEY
-from tests.helpers import checkout_body, notification
+from tests.helpers import NOTIFY_URL, notification
 
 pytestmark = pytest.mark.postgres_only
 
 CONCURRENCY = 20
-
-
-@pytest.fixture
-def purchase_id(client, project, fake_midtrans) -> str:
-    response = client.post("/api/platform/shop-payment", json=checkout_body(project))
-    assert response.status_code == 201
-    return response.get_json()["purchase_id"]
 
 
 def post_all_at_once(base_url: str, bodies: list[dict[str, Any]]) -> list[int]:
@@ -36,7 +29,7 @@ def post_all_at_once(base_url: str, bodies: list[dict[str, Any]]) -> list[int]:
     def send(index: int, body: dict[str, Any]) -> None:
         barrier.wait()
         try:
-            response = requests.post(f"{base_url}/api/midtrans/notification", json=body, timeout=30)
+            response = requests.post(f"{base_url}{NOTIFY_URL}", json=body, timeout=30)
             statuses[index] = response.status_code
         except requests.RequestException as exc:
             statuses[index] = repr(exc)

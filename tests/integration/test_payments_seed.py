@@ -1,4 +1,4 @@
-"""`flask payments seed`: fake payments in bulk for one project environment (issue item 10).
+"""`flask payments seed`: fake payments in bulk for one project environment.
 PostgreSQL takes the INSERT … SELECT path; the SQLite pass takes the Python path."""
 
 from __future__ import annotations
@@ -9,15 +9,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Payment
+from app.models import PAID_STATUSES, Payment
 from app.models.base import utcnow
-from app.models import PAID_STATUSES
 from app.services.reporting.payments import PUBLIC_STATUSES
-from tests.helpers import new_project
+from tests.helpers import invoke, new_project, row_count
 
 
 def seed(app, *args: str):
-    return app.test_cli_runner().invoke(args=["payments", "seed", *args])
+    return invoke(app, "payments", "seed", *args)
 
 
 def test_seed_inserts_the_count_for_that_project_environment_only(app, project):
@@ -85,5 +84,4 @@ def test_an_unknown_project_or_a_bad_count_is_refused(app, project):
 
     assert unknown.exit_code != 0 and "no project" in unknown.output
     assert zero.exit_code != 0 and "count" in zero.output
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert row_count(app, Payment) == 0

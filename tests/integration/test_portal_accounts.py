@@ -1,4 +1,4 @@
-"""Portal accounts (SPEC §7, issue 5 item 1): register, log in and out, change password, the
+"""Portal accounts: register, log in and out, change password, the
 projects list, CSRF on every form, the failed-login throttle, and safe ?next= redirects."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The portal's delivery log (SPEC §6 and §7, issue 5 item 5): newest first with keyset pages
+"""The portal's delivery log: newest first with keyset pages
 and filters, every attempt of every row (in one query), the detail page, resending one event or
 every failed one since a time, CSRF, and tenancy."""
 
@@ -9,30 +9,26 @@ import re
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import event, update
 
-from app import jobs
 from app.clock import WIB
 from app.extensions import db
 from app.models import DeliveryStatus, EventType, WebhookDelivery
 from app.models.base import utcnow
 from app.services.outbox.events import new_delivery
-from tests.helpers import new_project
+from tests.helpers import MERCHANT_URL, create_payment, link, linked_ids
 from tests.portal_client import post_with_token
 from tests.receiver import MerchantReceiver, Reply
 from tests.webhook_flow import (
     attempt_delivery,
-    create_payment,
     delivery_row,
     delivery_rows,
     point_webhooks_at,
     settle,
     signing_secret,
+    wait_for_retry,
 )
-
-MERCHANT_URL = "https://hooks.merchant.example/lunas"
-EVENT_LINK = re.compile(r'/deliveries/(evt_\w+)\?env=sandbox">')
 
 
 def url(project_id: str, path: str = "deliveries", env: str = "sandbox", **query) -> str:
@@ -64,14 +60,13 @@ def add_delivery(
         return delivery.id
 
 
+def events_on(page) -> list[str]:
+    """The ids of the deliveries a page of the log links to, in order."""
+    return linked_ids(page, "/deliveries/")
+
+
 def listed(client, path: str) -> list[str]:
-    return EVENT_LINK.findall(client.get(path).get_data(as_text=True))
-
-
-def run_worker(app, redis_conn, monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "_app", None)  # restored after the test
-    jobs.use_app(app)
-    SimpleWorker([Queue("default", connection=redis_conn)], connection=redis_conn).work(burst=True)
+    return events_on(client.get(path))
 
 
 # -- the list ------------------------------------------------------------------------------
@@ -91,14 +86,13 @@ def test_the_list_pages_through_every_delivery_newest_first(app, client, mine):
     expected = ids[:45] + sorted(ids[45:55], reverse=True) + ids[55:]
 
     first = client.get(url(mine.project_id)).get_data(as_text=True)
-    older = re.search(r'href="([^"]+)">Older', first).group(1).replace("&amp;", "&")
-    second = client.get(older).get_data(as_text=True)
-    third_url = re.search(r'href="([^"]+)">Older', second).group(1).replace("&amp;", "&")
-    newer = re.search(r'href="([^"]+)">← Newer', second).group(1).replace("&amp;", "&")
+    second = client.get(link(first, "Older")).get_data(as_text=True)
+    third_url = link(second, "Older")
+    newer = link(second, "← Newer")
 
     assert "Newer" not in first
-    assert EVENT_LINK.findall(first) == expected[:50]
-    assert EVENT_LINK.findall(second) == expected[50:100]
+    assert events_on(first) == expected[:50]
+    assert events_on(second) == expected[50:100]
     assert listed(client, third_url) == expected[100:]
     assert "Older" not in client.get(third_url).get_data(as_text=True)
     assert listed(client, newer) == expected[:50]
@@ -108,8 +102,8 @@ def test_the_older_link_keeps_the_filters(app, client, mine):
     failed = [add_delivery(app, mine.project_id, age=timedelta(minutes=n)) for n in range(51)]
     add_delivery(app, mine.project_id, status=DeliveryStatus.DELIVERED, age=timedelta(hours=2))
 
-    first = client.get(url(mine.project_id, status="failed")).get_data(as_text=True)
-    older = re.search(r'href="([^"]+)">Older', first).group(1).replace("&amp;", "&")
+    first = client.get(url(mine.project_id, status="failed"))
+    older = link(first, "Older")
 
     assert "status=failed" in older
     assert listed(client, older) == failed[50:]
@@ -122,7 +116,7 @@ def test_a_malformed_cursor_shows_the_first_page(app, client, mine, cursor):
     for name in ("before", "after"):
         response = client.get(url(mine.project_id, **{name: cursor}))
         assert response.status_code == 200
-        assert EVENT_LINK.findall(response.get_data(as_text=True)) == [newest]
+        assert events_on(response) == [newest]
 
 
 def test_filters_by_status_and_event_type(app, client, mine):
@@ -142,28 +136,20 @@ def test_filters_by_status_and_event_type(app, client, mine):
     assert set(listed(client, url(mine.project_id, status="bogus"))) == {failed, delivered}
 
 
-def test_the_list_shows_only_this_environment_of_this_project(app, client, mine):
-    with app.app_context():
-        other = new_project(name="Toko Lain", owner="stranger@example.com")
+def test_the_list_shows_only_this_environment_of_this_project(app, client, mine, strangers):
     here = add_delivery(app, mine.project_id)
     add_delivery(app, mine.project_id, "production")
-    add_delivery(app, other.project_id)
+    add_delivery(app, strangers.project_id)
 
     assert listed(client, url(mine.project_id)) == [here]
 
 
-def test_each_row_shows_its_state_and_every_attempt(app, client, mine):
+def test_each_row_shows_its_state_and_every_attempt(app, client, mine, clock):
     with MerchantReceiver([Reply(500, body=b"<b>boom</b>")], default=Reply(200)) as receiver:
         point_webhooks_at(app, mine, receiver.url)
         event_id = add_delivery(app, mine.project_id, status=DeliveryStatus.PENDING)
         attempt_delivery(app, event_id)
-        with app.app_context():
-            db.session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == event_id)
-                .values(next_attempt_at=utcnow())
-            )
-            db.session.commit()
+        wait_for_retry(clock, app, event_id)
         attempt_delivery(app, event_id)
 
     page = client.get(url(mine.project_id)).get_data(as_text=True)
@@ -229,11 +215,9 @@ def test_the_detail_shows_the_frozen_body_the_payment_and_every_attempt(
     assert re.search(r"\d+ ms", page)
 
 
-def test_a_delivery_of_the_other_environment_or_project_is_404(app, client, mine):
-    with app.app_context():
-        other = new_project(name="Toko Lain", owner="stranger@example.com")
+def test_a_delivery_of_the_other_environment_or_project_is_404(app, client, mine, strangers):
     production = add_delivery(app, mine.project_id, "production")
-    theirs = add_delivery(app, other.project_id)
+    theirs = add_delivery(app, strangers.project_id)
 
     assert client.get(url(mine.project_id, f"deliveries/{production}")).status_code == 404
     assert (
@@ -241,15 +225,15 @@ def test_a_delivery_of_the_other_environment_or_project_is_404(app, client, mine
         == 200
     )
     assert client.get(url(mine.project_id, f"deliveries/{theirs}")).status_code == 404
-    assert client.get(url(other.project_id, f"deliveries/{theirs}")).status_code == 404
-    assert client.get(url(other.project_id)).status_code == 404
+    assert client.get(url(strangers.project_id, f"deliveries/{theirs}")).status_code == 404
+    assert client.get(url(strangers.project_id)).status_code == 404
     assert client.get(url(mine.project_id, "deliveries/evt_nope")).status_code == 404
 
 
 # -- resend one ----------------------------------------------------------------------------
 
 
-def test_a_resent_failed_delivery_goes_out_again(app, client, mine, redis_conn, monkeypatch):
+def test_a_resent_failed_delivery_goes_out_again(app, client, mine, run_worker):
     secret = signing_secret(app, mine)
     with MerchantReceiver([Reply(410)], default=Reply(200)) as receiver:
         point_webhooks_at(app, mine, receiver.url)
@@ -261,7 +245,7 @@ def test_a_resent_failed_delivery_goes_out_again(app, client, mine, redis_conn, 
         assert response.status_code == 303
         assert response.headers["Location"] == url(mine.project_id, f"deliveries/{event_id}")
         assert delivery_row(app, event_id)["status"] == "pending"
-        run_worker(app, redis_conn, monkeypatch)  # enqueued after the commit
+        run_worker()  # enqueued after the commit
         first, second = receiver.wait_for(2)
     assert second.body == first.body
     assert second.headers["webhook-id"] == first.headers["webhook-id"] == event_id
@@ -291,16 +275,16 @@ def test_a_delivery_being_delivered_right_now_is_not_resent(app, client, mine):
     assert delivery_row(app, event_id) == before
 
 
-def test_resend_is_404_for_another_environment_or_project_and_changes_nothing(app, client, mine):
-    with app.app_context():
-        other = new_project(name="Toko Lain", owner="stranger@example.com")
+def test_resend_is_404_for_another_environment_or_project_and_changes_nothing(
+    app, client, mine, strangers
+):
     production = add_delivery(app, mine.project_id, "production")
-    theirs = add_delivery(app, other.project_id)
+    theirs = add_delivery(app, strangers.project_id)
     before = delivery_rows(app)
 
     assert post(client, mine.project_id, f"deliveries/{production}/resend").status_code == 404
     assert post(client, mine.project_id, f"deliveries/{theirs}/resend").status_code == 404
-    assert post(client, other.project_id, f"deliveries/{theirs}/resend").status_code == 404
+    assert post(client, strangers.project_id, f"deliveries/{theirs}/resend").status_code == 404
     assert delivery_rows(app) == before
 
 
@@ -322,7 +306,7 @@ def wib_input(moment) -> str:
 
 
 def test_resend_failed_since_resets_only_this_environments_failed_ones_since_then(
-    app, client, mine, redis_conn, monkeypatch
+    app, client, mine, redis_conn
 ):
     point_webhooks_at(app, mine, MERCHANT_URL)
     recent = [add_delivery(app, mine.project_id, age=timedelta(hours=h)) for h in (1, 2)]
@@ -388,13 +372,11 @@ def test_resend_failed_without_a_csrf_token_is_400_and_changes_nothing(app, clie
     assert delivery_row(app, event_id)["status"] == "failed"
 
 
-def test_resend_failed_on_another_users_project_is_404(app, client, mine):
-    with app.app_context():
-        other = new_project(name="Toko Lain", owner="stranger@example.com")
-    theirs = add_delivery(app, other.project_id, age=timedelta(hours=1))
+def test_resend_failed_on_another_users_project_is_404(app, client, mine, strangers):
+    theirs = add_delivery(app, strangers.project_id, age=timedelta(hours=1))
     since = wib_input(utcnow() - timedelta(days=1))
 
-    response = post(client, other.project_id, "deliveries/resend-failed", since=since)
+    response = post(client, strangers.project_id, "deliveries/resend-failed", since=since)
 
     assert response.status_code == 404
     assert delivery_row(app, theirs)["status"] == "failed"

@@ -1,4 +1,4 @@
-"""Tenant isolation in the portal (issue 5 item 8, SPEC §7): every portal URL that names a
+"""Tenant isolation in the portal: every portal URL that names a
 project, payment, delivery or key is checked against the signed-in user. User A, signed in,
 tries every such route (found in the URL map, so a new route is covered the day it is added)
 with user B's ids, by GET and by POST with a valid CSRF token: each answers 404, exactly like an
@@ -15,9 +15,9 @@ from app.extensions import db
 from app.models import ClientSecret, Environment, WebhookDelivery
 from app.services.outbox.endpoints import set_endpoint_url
 from tests.fakes import FakeMidtrans
-from tests.helpers import new_project
+from tests.helpers import create_payment, new_project
 from tests.portal_client import csrf_token, log_in
-from tests.webhook_flow import create_payment, settle
+from tests.webhook_flow import settle
 
 B_NAME = "Toko Rahasia B"
 

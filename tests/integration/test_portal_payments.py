@@ -1,12 +1,9 @@
-"""The portal's payments list, payment detail and overview (SPEC §7; issue items 6, 7, 10):
+"""The portal's payments list, payment detail and overview:
 filters and search, WIB day boundaries, keyset pagination, the merged timeline, the per-day
 numbers, and that nobody sees another tenant's (or another environment's) payments."""
 
 from __future__ import annotations
 
-import html
-import json
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,36 +13,24 @@ from app.clock import WIB, start_of_day_utc, today_wib
 from app.extensions import db
 from app.models import Payment
 from app.services.reporting import overview as reports
-from tests.helpers import direct_payment, new_project, notification
+from tests.helpers import add_payment, create_payment, link, linked_ids, notification, soup
 from tests.portal_client import log_in
 from tests.receiver import MerchantReceiver, Reply
 from tests.webhook_flow import (
-    NOTIFY_URL,
     attempt_delivery,
-    create_payment,
     delivery_rows,
-    make_due,
     point_webhooks_at,
+    post_notification,
     settle,
+    wait_for_retry,
 )
 
 T0 = datetime(2026, 5, 5, 3, 0, tzinfo=UTC)
 
 
-def add_payment(project_id: str, created_at: datetime, environment: str = "sandbox", **fields):
-    payment = direct_payment(project_id, created_at, environment, **fields)
-    db.session.add(payment)
-    db.session.commit()
-    return payment.purchase_id
-
-
 def listed(page: str) -> list[str]:
-    return re.findall(r"/payments/(pur_\w+)\?", page)
-
-
-def link(page: str, rel: str) -> str | None:
-    match = re.search(rf'<a href="([^"]+)" rel="{rel}">', page)
-    return html.unescape(match.group(1)) if match else None
+    """The purchase ids the page links to, in order."""
+    return linked_ids(page, "/payments/")
 
 
 @pytest.fixture
@@ -55,9 +40,8 @@ def owner(client, project):
 
 
 @pytest.fixture
-def other_project(app):
-    with app.app_context():
-        return new_project(name="Toko Budi", owner="budi@example.com").project_id
+def other_project(strangers) -> str:
+    return strangers.project_id
 
 
 def get(client, path: str) -> str:
@@ -143,16 +127,16 @@ def test_pagination_walks_every_row_once_in_order_even_with_equal_times(app, cli
         ("&status=settlement", [row.purchase_id for row in rows if row.status == "settlement"]),
     ):
         pages = [get(client, f"/projects/{owner}/payments?env=sandbox{query}")]
-        while link(pages[-1], "next"):
-            assert "status=settlement" in link(pages[-1], "next") or not query
-            pages.append(get(client, link(pages[-1], "next")))
+        while link(pages[-1], rel="next"):
+            assert "status=settlement" in link(pages[-1], rel="next") or not query
+            pages.append(get(client, link(pages[-1], rel="next")))
         seen = [purchase_id for page in pages for purchase_id in listed(page)]
         assert seen == expected
         assert [len(listed(page)) for page in pages[:-1]] == [50] * (len(pages) - 1)
         # …and back again with "Newer": the same pages in reverse.
         back = [pages[-1]]
-        while link(back[-1], "prev"):
-            back.append(get(client, link(back[-1], "prev")))
+        while link(back[-1], rel="prev"):
+            back.append(get(client, link(back[-1], rel="prev")))
         assert [listed(page) for page in back] == [listed(page) for page in reversed(pages)]
 
 
@@ -186,16 +170,16 @@ def test_malformed_cursors_and_filters_never_fail(app, client, owner, query):
 # -- the detail ---------------------------------------------------------------------------------
 
 
-def test_the_detail_shows_the_whole_timeline(app, client, owner, project, fake_midtrans):
+def test_the_detail_shows_the_whole_timeline(app, client, owner, project, fake_midtrans, clock):
     with MerchantReceiver([Reply(500)], default=Reply(200)) as receiver:
         point_webhooks_at(app, project, receiver.url)
         purchase_id = create_payment(client, project, metadata={"store_slug": "warung-bu-sari"})
         settle(client, fake_midtrans, purchase_id, custom_field="<b>bold</b>")
         forged = notification(purchase_id, "settlement", "SB-Mid-server-forged-key")
-        client.post(NOTIFY_URL, data=json.dumps(forged), content_type="application/json")
+        post_notification(client, forged)
         [delivery] = delivery_rows(app)
         assert attempt_delivery(app, delivery["id"]) == "pending"
-        make_due(app, delivery["id"])
+        wait_for_retry(clock, app, delivery["id"])
         assert attempt_delivery(app, delivery["id"]) == "delivered"
 
     page = get(client, f"/projects/{owner}/payments/{purchase_id}")
@@ -204,10 +188,19 @@ def test_the_detail_shows_the_whole_timeline(app, client, owner, project, fake_m
     assert page.count("Midtrans notification") == 2
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page  # raw, escaped
     assert "&#34;transaction_status&#34;: &#34;settlement&#34;" in page  # pretty-printed
-    assert re.search(r"pill-pending\">pending</span> →\s*<span class=\"pill pill-settlement", page)
+    changes = [
+        (" ".join(li.p.get_text(" ").split()), [pill["class"] for pill in li.select("span.pill")])
+        for li in soup(page).select("li.timeline-change")
+    ]
+    pills = [["pill", "pill-pending"], ["pill", "pill-settlement"]]
+    assert ("Status changed pending → settlement", pills) in changes
     assert 'pill-rejected">rejected' in page and "answered HTTP 403" in page
     assert f"/projects/{owner}/deliveries/{delivery['id']}?env=sandbox" in page
-    assert re.search(r"<td>1</td>.*?<td>500</td>.*?<td>2</td>.*?<td>200</td>", page, re.S)
+    attempts = [
+        [cell.get_text(strip=True) for cell in row.find_all("td")]
+        for row in soup(page).select("table.attempts-table tbody tr")
+    ]
+    assert [(cells[0], cells[2]) for cells in attempts] == [("1", "500"), ("2", "200")]
     # oldest first: the notification, the change it made, the webhook, the forged one
     order = [
         page.index(mark) for mark in ("answered HTTP 200", "Status changed", "<strong>Webhook")

@@ -1,21 +1,19 @@
-"""Portal projects (issue 5 items 2, 3 and 8): create one and get its keys once, rename it, set
+"""Portal projects: create one and get its keys once, rename it, set
 its store URL template, switch environments under an unmistakable sandbox banner, and never
 reach another user's project."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
-from base64 import b64encode
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Project
 from app.services.accounts.credentials import authenticate
-from tests.helpers import new_project, new_user
+from tests.helpers import CHECKOUT_URL, basic_auth, link, new_user, row_count, soup
 from tests.portal_client import log_in, post_form
 
 TEMPLATE = "https://karejo.example/{store_slug}"
@@ -30,18 +28,21 @@ def owner(app, client):
 
 
 @pytest.fixture
-def strangers_project(app) -> str:
-    with app.app_context():
-        return new_project(name="Toko Orang Lain", owner="stranger@example.com").project_id
-
-
-def project_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Project))
+def strangers_project(strangers) -> str:
+    return strangers.project_id
 
 
 def create(client, name="Warung Bu Sari", template=TEMPLATE):
     return post_form(client, "/projects/new", name=name, store_url_template=template)
+
+
+def created_project_id(response) -> str:
+    """The project id on the "is ready" page, from its "Go to the project" link."""
+    return link(response, "Go to the project").split("?")[0].removeprefix("/projects/")
+
+
+def shown(page, element_id: str) -> str:
+    return soup(page).find(id=element_id).get_text()
 
 
 def test_a_new_project_shows_both_secrets_once_and_they_work(app, client, owner):
@@ -50,10 +51,16 @@ def test_a_new_project_shows_both_secrets_once_and_they_work(app, client, owner)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    sandbox = re.search(r"sk_test_\w+", page).group(0)
-    production = re.search(r"sk_live_\w+", page).group(0)
-    sandbox_id = re.search(r"lk_test_\w+", page).group(0)
-    production_id = re.search(r"lk_live_\w+", page).group(0)
+    sandbox, production = (
+        shown(page, "client-secret-sandbox"),
+        shown(page, "client-secret-production"),
+    )
+    sandbox_id, production_id = (
+        shown(page, "client-id-sandbox"),
+        shown(page, "client-id-production"),
+    )
+    assert sandbox.startswith("sk_test_") and production.startswith("sk_live_")
+    assert sandbox_id.startswith("lk_test_") and production_id.startswith("lk_live_")
     with app.app_context():
         assert authenticate(sandbox_id, sandbox) is not None
         assert authenticate(production_id, production) is not None
@@ -85,18 +92,18 @@ def test_a_project_with_bad_fields_is_refused_with_the_reason(
 
     assert response.status_code == 200
     assert error in response.get_data(as_text=True)
-    assert project_count(app) == 0
+    assert row_count(app, Project) == 0
 
 
 def test_creating_a_project_without_the_csrf_token_is_refused(app, client, owner):
     response = client.post("/projects/new", data={"name": "Toko", "store_url_template": ""})
 
     assert response.status_code == 400
-    assert project_count(app) == 0
+    assert row_count(app, Project) == 0
 
 
 def test_renaming_and_changing_the_store_url_template(app, client, owner):
-    project_id = re.search(r"prj_\w+", create(client).get_data(as_text=True)).group(0)
+    project_id = created_project_id(create(client))
     path = f"/projects/{project_id}/settings"
 
     response = post_form(
@@ -120,7 +127,7 @@ def test_renaming_and_changing_the_store_url_template(app, client, owner):
 
 
 def test_the_sandbox_banner_and_the_environment_switch(app, client, owner):
-    project_id = re.search(r"prj_\w+", create(client).get_data(as_text=True)).group(0)
+    project_id = created_project_id(create(client))
 
     sandbox = client.get(f"/projects/{project_id}/keys").get_data(as_text=True)
     production = client.get(f"/projects/{project_id}/keys?env=production").get_data(as_text=True)
@@ -157,7 +164,7 @@ def test_another_users_project_is_not_found(app, client, owner, strangers_projec
 
 
 def test_another_users_project_cannot_be_renamed(app, client, owner, strangers_project):
-    own = re.search(r"prj_\w+", create(client).get_data(as_text=True)).group(0)
+    own = created_project_id(create(client))
 
     response = post_form(
         client,
@@ -191,20 +198,14 @@ def test_portal_pages_are_not_cached_framed_or_open_to_foreign_scripts(app, clie
 def test_the_created_page_offers_a_sandbox_checkout_command_that_works(
     app, client, owner, fake_midtrans
 ):
-    page = html.unescape(create(client).get_data(as_text=True))
-
-    command = re.search(r'<pre class="raw" id="try-checkout">(.*?)</pre>', page, re.S).group(1)
+    command = shown(create(client), "try-checkout")
     url = re.search(r"curl -X POST (\S+)", command).group(1)
     user, secret = re.search(r"-u '([^:']+):([^']+)'", command).groups()
     body = json.loads(re.search(r"-d '(.*)'", command).group(1))
-    assert url == app.config["PUBLIC_BASE_URL"] + "/api/platform/shop-payment"
+    assert url == app.config["PUBLIC_BASE_URL"] + CHECKOUT_URL
     assert user.startswith("lk_test_") and secret.startswith("sk_test_")
 
     # Run as the merchant's terminal would: Basic credentials, the JSON body as printed.
-    answer = client.post(
-        "/api/platform/shop-payment",
-        json=body,
-        headers={"Authorization": "Basic " + b64encode(f"{user}:{secret}".encode()).decode()},
-    )
+    answer = client.post(CHECKOUT_URL, json=body, headers=basic_auth(user, secret))
     assert answer.status_code == 201, answer.get_json()
     assert answer.get_json()["environment"] == "sandbox"

@@ -1,4 +1,4 @@
-"""The portal's Webhooks page (SPEC §6 and §7, issue 5 item 5): the endpoint URL (validated,
+"""The portal's Webhooks page: the endpoint URL (validated,
 unsafe targets refused, waiting events released), the signing secret (hidden, revealed and
 rotated only by POST), a test event that really arrives signed, CSRF, and tenancy. The delivery
 log and resending are in test_portal_deliveries.py."""
@@ -9,36 +9,32 @@ import json
 import re
 
 import pytest
-from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from app import jobs
 from app.clock import format_wib
 from app.extensions import db
 from app.models import DeliveryStatus, Environment, EventType, WebhookDelivery
 from app.services.outbox.endpoints import endpoint_for
 from app.services.outbox.events import new_delivery
-from tests.helpers import ProjectKeys, new_project
+from tests.helpers import ISO_Z, MERCHANT_URL, ProjectKeys
 from tests.portal_client import post_with_token
 from tests.receiver import MerchantReceiver
 from tests.webhook_flow import (
+    after_the_rotation_grace,
     delivery_rows,
-    expire_previous_secret,
     lower_keys,
     point_webhooks_at,
     signing_secret,
 )
 
 WHSEC = re.compile(r"whsec_[A-Za-z0-9+/=]{40,}")
-MERCHANT_URL = "https://hooks.merchant.example/lunas"
 
 
 @pytest.fixture
-def strangers(app) -> ProjectKeys:
-    with app.app_context():
-        keys = new_project(name="Toko Orang Lain", owner="stranger@example.com")
-    point_webhooks_at(app, keys, MERCHANT_URL)
-    return keys
+def strangers(app, strangers) -> ProjectKeys:
+    """Another user's project, whose webhooks go to MERCHANT_URL."""
+    point_webhooks_at(app, strangers, MERCHANT_URL)
+    return strangers
 
 
 def page_url(project_id: str, path: str = "webhooks", env: str = "sandbox") -> str:
@@ -60,13 +56,6 @@ def endpoint_url(app, project_id: str, env: str = "sandbox") -> str | None:
 
 def flashed(client, response) -> str:
     return client.get(response.headers["Location"]).get_data(as_text=True)
-
-
-def run_worker(app, redis_conn, monkeypatch) -> None:
-    """The RQ worker, in burst mode: whatever was enqueued runs now."""
-    monkeypatch.setattr(jobs, "_app", None)  # restored after the test
-    jobs.use_app(app)
-    SimpleWorker([Queue("default", connection=redis_conn)], connection=redis_conn).work(burst=True)
 
 
 # -- the URL -------------------------------------------------------------------------------
@@ -216,9 +205,9 @@ def test_rotate_shows_the_new_secret_and_until_when_the_old_one_signs(app, clien
     assert f"the previous secret also signs until {format_wib(until)}" in later
 
 
-def test_reveal_after_the_grace_shows_only_the_current_secret(app, client, mine):
+def test_reveal_after_the_grace_shows_only_the_current_secret(app, client, mine, clock):
     post(client, mine.project_id, "webhooks/secret/rotate")
-    expire_previous_secret(app, mine)
+    after_the_rotation_grace(clock, app, mine)
 
     page = post(client, mine.project_id, "webhooks/secret").get_data(as_text=True)
 
@@ -248,9 +237,7 @@ def test_each_environment_reveals_its_own_secret(app, client, mine):
 # -- the test event ------------------------------------------------------------------------
 
 
-def test_a_test_event_is_delivered_signed_and_verifiable(
-    app, client, mine, redis_conn, monkeypatch
-):
+def test_a_test_event_is_delivered_signed_and_verifiable(app, client, mine, run_worker):
     secret = signing_secret(app, mine)
     with MerchantReceiver() as receiver:
         save_url(client, mine.project_id, receiver.url)
@@ -261,13 +248,13 @@ def test_a_test_event_is_delivered_signed_and_verifiable(
         assert response.status_code == 303
         assert response.headers["Location"] == page_url(mine.project_id, f"deliveries/{row['id']}")
         assert (row["event_type"], row["status"]) == ("test.ping", "pending")
-        run_worker(app, redis_conn, monkeypatch)  # it was enqueued after the commit
+        run_worker()  # it was enqueued after the commit
         [received] = receiver.wait_for(1)
     payload = received.verify(secret)  # the standardwebhooks library, as a merchant would
     assert lower_keys(received.headers)["webhook-id"] == row["id"]
     assert payload["event"] == "test.ping"
     assert (payload["project_id"], payload["environment"]) == (mine.project_id, "sandbox")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["sent_at"])
+    assert ISO_Z.match(payload["sent_at"])
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"Test event {row['id']} queued" in page
     assert "pill-delivered" in page

@@ -1,27 +1,15 @@
-"""POST /api/platform/shop-payment and GET /pay/<purchase_id> (SPEC §3.1)."""
+"""POST /api/platform/shop-payment and GET /pay/<purchase_id>."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
-
-from app.extensions import db
-from app.models import Payment
-from tests.helpers import checkout_body
-
-URL = "/api/platform/shop-payment"
-
-
-def payments_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Payment))
+from tests.helpers import CHECKOUT_URL, SNAP, basic_auth, checkout_body
 
 
 def test_creates_a_checkout_and_sends_the_exact_snap_request(app, client, project, fake_midtrans):
     response = client.post(
-        URL,
+        CHECKOUT_URL,
         json=checkout_body(
             project,
             amount=75000,
@@ -43,8 +31,8 @@ def test_creates_a_checkout_and_sends_the_exact_snap_request(app, client, projec
     expires_at = datetime.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert timedelta(hours=23, minutes=59) < expires_at - datetime.now(UTC) <= timedelta(hours=24)
 
-    [snap] = fake_midtrans.calls("POST", "/snap/v1/transactions")
-    expected_auth = "Basic " + base64.b64encode(f"{fake_midtrans.server_key}:".encode()).decode()
+    [snap] = fake_midtrans.calls("POST", SNAP)
+    expected_auth = basic_auth(fake_midtrans.server_key, "")["Authorization"]
     assert snap.headers["Authorization"] == expected_auth
     assert snap.headers["X-Override-Notification"] == "http://lunas.test/api/midtrans/notification"
     sent = snap.body
@@ -64,9 +52,11 @@ def test_creates_a_checkout_and_sends_the_exact_snap_request(app, client, projec
 
 
 def test_defaults_item_name_and_first_name(client, project, fake_midtrans):
-    response = client.post(URL, json=checkout_body(project, buyer_email="siti.rahma@example.co.id"))
+    response = client.post(
+        CHECKOUT_URL, json=checkout_body(project, buyer_email="siti.rahma@example.co.id")
+    )
     assert response.status_code == 201
-    sent = fake_midtrans.calls("POST", "/snap/v1/transactions")[0].body
+    sent = fake_midtrans.calls("POST", SNAP)[0].body
     assert sent["item_details"][0]["name"] == "Pembayaran"
     assert sent["customer_details"]["first_name"] == "siti.rahma"
 
@@ -74,19 +64,19 @@ def test_defaults_item_name_and_first_name(client, project, fake_midtrans):
 def test_http_basic_credentials_work(client, project, fake_midtrans):
     body = checkout_body(project)
     del body["client_id"], body["client_secret"]
-    token = base64.b64encode(f"{project.sandbox_id}:{project.sandbox_secret}".encode()).decode()
-    response = client.post(URL, json=body, headers={"Authorization": f"Basic {token}"})
+    headers = basic_auth(project.sandbox_id, project.sandbox_secret)
+    response = client.post(CHECKOUT_URL, json=body, headers=headers)
     assert response.status_code == 201
 
 
 def test_production_credentials_create_a_production_payment(client, project, fake_midtrans):
-    response = client.post(URL, json=checkout_body(project, "production"))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, "production"))
     assert response.status_code == 201
     assert response.get_json()["environment"] == "production"
 
 
 def test_pay_redirects_to_midtrans_while_pending(client, project, fake_midtrans):
-    body = client.post(URL, json=checkout_body(project)).get_json()
+    body = client.post(CHECKOUT_URL, json=checkout_body(project)).get_json()
     response = client.get(f"/pay/{body['purchase_id']}")
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"{fake_midtrans.url}/snap/v4/redirection/")

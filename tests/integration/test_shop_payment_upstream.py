@@ -1,4 +1,4 @@
-"""POST /api/platform/shop-payment when Midtrans fails or is not configured (SPEC §3, §3.1).
+"""POST /api/platform/shop-payment when Midtrans fails or is not configured.
 
 A failed Snap call answers 502 upstream_error and leaves nothing behind, so the merchant can
 retry the same order_id; a missing server key answers 503 before anything is stored.
@@ -11,23 +11,14 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
 
-from app.extensions import db
 from app.models import Payment
 from tests.conftest import PRODUCTION_SERVER_KEY, SERVER_KEY
 from tests.fakes import SNAP_UNAUTHORIZED, Answer, FakeMidtrans
-from tests.helpers import checkout_body
+from tests.helpers import CHECKOUT_URL, SNAP, checkout_body, row_count
 
-URL = "/api/platform/shop-payment"
-SNAP = "/snap/v1/transactions"
 WRONG_SERVER_KEY = "SB-Mid-server-wrong-key-9876543210"
 UNREACHABLE = "http://127.0.0.1:9/snap"
-
-
-def payments_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Payment))
 
 
 def wrong_server_key(app, fake):
@@ -126,7 +117,7 @@ def test_midtrans_failure_is_502_and_leaves_nothing_behind(
 ):
     break_midtrans(app, fake_midtrans)
 
-    response = client.post(URL, json=checkout_body(project))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project))
 
     assert response.status_code == 502
     error = response.get_json()["error"]
@@ -138,7 +129,7 @@ def test_midtrans_failure_is_502_and_leaves_nothing_behind(
     for secret in (SERVER_KEY, WRONG_SERVER_KEY, PRODUCTION_SERVER_KEY, project.sandbox_secret):
         assert secret not in text
     assert "Traceback" not in text
-    assert payments_count(app) == 0
+    assert row_count(app, Payment) == 0
     assert len(fake_midtrans.calls("POST", SNAP)) == reached
 
 
@@ -147,15 +138,15 @@ def test_same_order_id_succeeds_once_midtrans_is_healthy_again(
     app, client, project, fake_midtrans, break_midtrans, heal, midtrans_says, reached
 ):
     break_midtrans(app, fake_midtrans)
-    failed = client.post(URL, json=checkout_body(project))
+    failed = client.post(CHECKOUT_URL, json=checkout_body(project))
     assert failed.status_code == 502
     heal(app, fake_midtrans)
 
-    retry = client.post(URL, json=checkout_body(project))
+    retry = client.post(CHECKOUT_URL, json=checkout_body(project))
 
     assert retry.status_code == 201, retry.get_json()
     assert retry.get_json()["order_id"] == "order-1"
-    assert payments_count(app) == 1
+    assert row_count(app, Payment) == 1
     snap_calls = fake_midtrans.calls("POST", SNAP)
     assert len(snap_calls) == reached + 1
     assert snap_calls[-1].body["transaction_details"]["order_id"] == retry.get_json()["purchase_id"]
@@ -165,7 +156,7 @@ def test_midtrans_timeout_is_enforced(app, client, project, fake_midtrans):
     slow_answer(app, fake_midtrans)
     started = time.monotonic()
 
-    response = client.post(URL, json=checkout_body(project))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project))
 
     assert response.status_code == 502
     assert response.get_json()["error"]["code"] == "upstream_error"
@@ -184,13 +175,13 @@ def test_environment_without_a_server_key_is_503_and_stores_nothing(
 ):
     app.config[setting] = None
 
-    response = client.post(URL, json=checkout_body(project, environment))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, environment))
 
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["code"] == "unavailable"
     assert error["message"]
-    assert payments_count(app) == 0
+    assert row_count(app, Payment) == 0
     assert fake_midtrans.calls("POST", SNAP) == []
 
 
@@ -199,6 +190,6 @@ def test_missing_server_key_of_one_environment_leaves_the_other_working(
 ):
     app.config["MIDTRANS_PRODUCTION_SERVER_KEY"] = None
 
-    response = client.post(URL, json=checkout_body(project, "sandbox"))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, "sandbox"))
 
     assert response.status_code == 201

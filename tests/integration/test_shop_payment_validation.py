@@ -1,26 +1,31 @@
-"""POST /api/platform/shop-payment: every input rule of SPEC §3.1 and the error envelope of §3.
+"""POST /api/platform/shop-payment: every input rule the README documents, and the error envelope.
 
 A refused request leaves nothing behind: no payment row and no call to Midtrans.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import Payment
 from tests.conftest import PRODUCTION_SERVER_KEY, SERVER_KEY
-from tests.helpers import ProjectKeys, checkout_body
+from tests.helpers import (
+    CHECKOUT_URL,
+    SNAP,
+    ProjectKeys,
+    basic_auth,
+    checkout_body,
+    row_count,
+    without,
+)
 
-URL = "/api/platform/shop-payment"
-SNAP = "/snap/v1/transactions"
 MAX_BODY = 64 * 1024
 INTERNALS = ("Traceback", 'File "', "sqlalchemy", "psycopg", "sqlite3", "SELECT ", "INSERT ")
 
@@ -29,15 +34,6 @@ def email_of_length(length: int) -> str:
     """A syntactically valid address of exactly `length` characters (64-char local part)."""
     last_label = length - len("@.com") - 64 - 2 * 64
     return f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * last_label}.com"
-
-
-def basic(client_id: str, client_secret: str) -> dict[str, str]:
-    token = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
-def without(body: dict, *names: str) -> dict:
-    return {key: value for key, value in body.items() if key not in names}
 
 
 def padded_body(keys: ProjectKeys, size: int) -> bytes:
@@ -49,11 +45,6 @@ def padded_body(keys: ProjectKeys, size: int) -> bytes:
 def payments(app) -> list[Payment]:
     with app.app_context():
         return list(db.session.scalars(select(Payment)))
-
-
-def payments_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Payment))
 
 
 def assert_error(
@@ -80,7 +71,7 @@ def assert_error(
 
 
 def assert_nothing_happened(app, fake_midtrans) -> None:
-    assert payments_count(app) == 0
+    assert row_count(app, Payment) == 0
     assert fake_midtrans.calls("POST", SNAP) == []
 
 
@@ -95,14 +86,14 @@ def assert_nothing_happened(app, fake_midtrans) -> None:
 def test_amount_that_is_not_an_integer_in_range_is_rejected(
     app, client, project, fake_midtrans, amount
 ):
-    response = client.post(URL, json=checkout_body(project, amount=amount))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, amount=amount))
 
     assert_error(response, 400, "invalid_request", "amount", project)
     assert_nothing_happened(app, fake_midtrans)
 
 
 def test_missing_amount_is_rejected_as_required(app, client, project, fake_midtrans):
-    response = client.post(URL, json=without(checkout_body(project), "amount"))
+    response = client.post(CHECKOUT_URL, json=without(checkout_body(project), "amount"))
 
     error = assert_error(response, 400, "invalid_request", "amount", project)
     assert "required" in error["message"]
@@ -113,7 +104,7 @@ def test_missing_amount_is_rejected_as_required(app, client, project, fake_midtr
 def test_amount_at_either_bound_is_accepted_and_sent_unchanged(
     app, client, project, fake_midtrans, amount
 ):
-    response = client.post(URL, json=checkout_body(project, amount=amount))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, amount=amount))
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["amount"] == amount
@@ -128,7 +119,7 @@ def test_non_finite_json_amount_is_rejected(app, client, project, fake_midtrans,
     body = json.dumps(checkout_body(project, amount=0)).replace('"amount": 0', f'"amount": {token}')
     assert token in body
 
-    response = client.post(URL, data=body, content_type="application/json")
+    response = client.post(CHECKOUT_URL, data=body, content_type="application/json")
 
     # A parser may refuse the whole document or name the field: both are a fitting 400.
     field = response.get_json()["error"].get("field")
@@ -165,14 +156,14 @@ def test_non_finite_json_amount_is_rejected(app, client, project, fake_midtrans,
 def test_order_id_outside_the_allowed_alphabet_or_length_is_rejected(
     app, client, project, fake_midtrans, order_id
 ):
-    response = client.post(URL, json=checkout_body(project, order_id=order_id))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, order_id=order_id))
 
     assert_error(response, 400, "invalid_request", "order_id", project)
     assert_nothing_happened(app, fake_midtrans)
 
 
 def test_missing_order_id_is_rejected_as_required(app, client, project, fake_midtrans):
-    response = client.post(URL, json=without(checkout_body(project), "order_id"))
+    response = client.post(CHECKOUT_URL, json=without(checkout_body(project), "order_id"))
 
     error = assert_error(response, 400, "invalid_request", "order_id", project)
     assert "required" in error["message"]
@@ -186,7 +177,7 @@ def test_missing_order_id_is_rejected_as_required(app, client, project, fake_mid
 def test_order_id_of_allowed_characters_is_accepted_and_echoed(
     app, client, project, fake_midtrans, order_id
 ):
-    response = client.post(URL, json=checkout_body(project, order_id=order_id))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, order_id=order_id))
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["order_id"] == order_id
@@ -216,14 +207,14 @@ def test_order_id_of_allowed_characters_is_accepted_and_echoed(
     ids=lambda value: repr(value)[:40],
 )
 def test_invalid_buyer_email_is_rejected(app, client, project, fake_midtrans, buyer_email):
-    response = client.post(URL, json=checkout_body(project, buyer_email=buyer_email))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, buyer_email=buyer_email))
 
     assert_error(response, 400, "invalid_request", "buyer_email", project)
     assert_nothing_happened(app, fake_midtrans)
 
 
 def test_missing_buyer_email_is_rejected_as_required(app, client, project, fake_midtrans):
-    response = client.post(URL, json=without(checkout_body(project), "buyer_email"))
+    response = client.post(CHECKOUT_URL, json=without(checkout_body(project), "buyer_email"))
 
     error = assert_error(response, 400, "invalid_request", "buyer_email", project)
     assert "required" in error["message"]
@@ -234,7 +225,7 @@ def test_buyer_email_of_254_characters_is_accepted(app, client, project, fake_mi
     address = email_of_length(254)
     assert len(address) == 254
 
-    response = client.post(URL, json=checkout_body(project, buyer_email=address))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, buyer_email=address))
 
     assert response.status_code == 201, response.get_json()
     assert [payment.buyer_email for payment in payments(app)] == [address]
@@ -244,7 +235,7 @@ def test_buyer_email_of_254_characters_is_accepted(app, client, project, fake_mi
 def test_buyer_name_that_is_not_a_string_of_at_most_100_is_rejected(
     app, client, project, fake_midtrans, buyer_name
 ):
-    response = client.post(URL, json=checkout_body(project, buyer_name=buyer_name))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, buyer_name=buyer_name))
 
     assert_error(response, 400, "invalid_request", "buyer_name", project)
     assert_nothing_happened(app, fake_midtrans)
@@ -253,7 +244,7 @@ def test_buyer_name_that_is_not_a_string_of_at_most_100_is_rejected(
 def test_buyer_name_of_100_characters_is_accepted(app, client, project, fake_midtrans):
     name = ("Siti Rahmawati " * 7)[:100]
 
-    response = client.post(URL, json=checkout_body(project, buyer_name=name))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, buyer_name=name))
 
     assert response.status_code == 201, response.get_json()
     assert [payment.buyer_name for payment in payments(app)] == [name]
@@ -264,7 +255,7 @@ def test_buyer_name_of_100_characters_is_accepted(app, client, project, fake_mid
 def test_item_name_that_is_not_a_string_of_at_most_200_is_rejected(
     app, client, project, fake_midtrans, item_name
 ):
-    response = client.post(URL, json=checkout_body(project, item_name=item_name))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, item_name=item_name))
 
     assert_error(response, 400, "invalid_request", "item_name", project)
     assert_nothing_happened(app, fake_midtrans)
@@ -276,7 +267,7 @@ def test_item_name_of_200_characters_is_kept_whole_and_cut_to_50_only_for_midtra
     item_name = "".join(f"Nasi Goreng {n:03d} " for n in range(20))[:200]
     assert len(item_name) == 200
 
-    response = client.post(URL, json=checkout_body(project, item_name=item_name))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, item_name=item_name))
 
     assert response.status_code == 201, response.get_json()
     assert [payment.item_name for payment in payments(app)] == [item_name]
@@ -312,7 +303,7 @@ def test_item_name_of_200_characters_is_kept_whole_and_cut_to_50_only_for_midtra
     ],
 )
 def test_metadata_breaking_a_rule_is_rejected(app, client, project, fake_midtrans, metadata):
-    response = client.post(URL, json=checkout_body(project, metadata=metadata))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, metadata=metadata))
 
     assert_error(response, 400, "invalid_request", "metadata", project)
     assert_nothing_happened(app, fake_midtrans)
@@ -339,14 +330,14 @@ def test_metadata_breaking_a_rule_is_rejected(app, client, project, fake_midtran
 def test_metadata_within_the_rules_is_accepted_and_stored_untouched(
     app, client, project, fake_midtrans, metadata
 ):
-    response = client.post(URL, json=checkout_body(project, metadata=metadata))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, metadata=metadata))
 
     assert response.status_code == 201, response.get_json()
     assert [payment.metadata_ for payment in payments(app)] == [metadata]
 
 
 def test_null_metadata_is_the_same_as_none(app, client, project, fake_midtrans):
-    response = client.post(URL, json=checkout_body(project, metadata=None))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, metadata=None))
 
     assert response.status_code == 201, response.get_json()
     assert [payment.metadata_ for payment in payments(app)] == [{}]
@@ -357,7 +348,7 @@ def test_null_metadata_is_the_same_as_none(app, client, project, fake_midtrans):
 
 @pytest.mark.parametrize("name", ["amout", "currency", "callback_url", "client_secrets", "Amount"])
 def test_unknown_top_level_field_is_rejected_by_name(app, client, project, fake_midtrans, name):
-    response = client.post(URL, json={**checkout_body(project), name: "x"})
+    response = client.post(CHECKOUT_URL, json={**checkout_body(project), name: "x"})
 
     error = assert_error(response, 400, "invalid_request", name, project)
     assert name in error["message"]
@@ -370,7 +361,7 @@ def test_unknown_top_level_field_is_rejected_by_name(app, client, project, fake_
     ids=repr,
 )
 def test_body_that_is_not_json_is_rejected(app, client, project, fake_midtrans, raw):
-    response = client.post(URL, data=raw, content_type="application/json")
+    response = client.post(CHECKOUT_URL, data=raw, content_type="application/json")
 
     assert_error(response, 400, "invalid_request", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -378,14 +369,14 @@ def test_body_that_is_not_json_is_rejected(app, client, project, fake_midtrans, 
 
 @pytest.mark.parametrize("document", ["[]", '[{"amount": 75000}]', '"order-1"', "75000", "null"])
 def test_json_that_is_not_an_object_is_rejected(app, client, project, fake_midtrans, document):
-    response = client.post(URL, data=document, content_type="application/json")
+    response = client.post(CHECKOUT_URL, data=document, content_type="application/json")
 
     assert_error(response, 400, "invalid_request", None, project)
     assert_nothing_happened(app, fake_midtrans)
 
 
 def test_json_array_holding_a_valid_checkout_is_rejected(app, client, project, fake_midtrans):
-    response = client.post(URL, json=[checkout_body(project)])
+    response = client.post(CHECKOUT_URL, json=[checkout_body(project)])
 
     assert_error(response, 400, "invalid_request", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -407,7 +398,7 @@ def test_body_not_sent_as_application_json_is_415(
     data = json.dumps(checkout_body(project))
     headers = {} if content_type is None else {"Content-Type": content_type}
 
-    response = client.post(URL, data=data, headers=headers)
+    response = client.post(CHECKOUT_URL, data=data, headers=headers)
 
     assert_error(response, 415, "unsupported_media_type", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -415,7 +406,7 @@ def test_body_not_sent_as_application_json_is_415(
 
 def test_application_json_with_a_charset_is_accepted(app, client, project, fake_midtrans):
     response = client.post(
-        URL,
+        CHECKOUT_URL,
         data=json.dumps(checkout_body(project)),
         content_type="application/json; charset=utf-8",
     )
@@ -425,7 +416,7 @@ def test_application_json_with_a_charset_is_accepted(app, client, project, fake_
 
 def test_body_over_64_kb_is_413(app, client, project, fake_midtrans):
     response = client.post(
-        URL, data=padded_body(project, MAX_BODY + 1), content_type="application/json"
+        CHECKOUT_URL, data=padded_body(project, MAX_BODY + 1), content_type="application/json"
     )
 
     assert_error(response, 413, "payload_too_large", None, project)
@@ -434,7 +425,7 @@ def test_body_over_64_kb_is_413(app, client, project, fake_midtrans):
 
 def test_body_of_exactly_64_kb_is_accepted(app, client, project, fake_midtrans):
     response = client.post(
-        URL, data=padded_body(project, MAX_BODY), content_type="application/json"
+        CHECKOUT_URL, data=padded_body(project, MAX_BODY), content_type="application/json"
     )
 
     assert response.status_code == 201, response.get_json()
@@ -449,7 +440,7 @@ def chunks(data: bytes, size: int = 8192) -> Iterator[bytes]:
 @pytest.mark.parametrize("size", [MAX_BODY + 1, MAX_BODY + 4096])
 def test_chunked_body_over_64_kb_is_413(app, project, fake_midtrans, live_server, size):
     response = requests.post(
-        f"{live_server}{URL}",
+        f"{live_server}{CHECKOUT_URL}",
         data=chunks(padded_body(project, size)),
         headers={"Content-Type": "application/json"},
         timeout=10,
@@ -463,7 +454,7 @@ def test_chunked_body_over_64_kb_is_413(app, project, fake_midtrans, live_server
 @pytest.mark.parametrize("size", [1024, MAX_BODY])
 def test_chunked_body_up_to_64_kb_is_accepted(app, project, fake_midtrans, live_server, size):
     response = requests.post(
-        f"{live_server}{URL}",
+        f"{live_server}{CHECKOUT_URL}",
         data=chunks(padded_body(project, size)),
         headers={"Content-Type": "application/json"},
         timeout=10,
@@ -474,7 +465,7 @@ def test_chunked_body_up_to_64_kb_is_accepted(app, project, fake_midtrans, live_
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 def test_other_methods_are_405_in_the_envelope(app, client, project, fake_midtrans, method):
-    response = client.open(URL, method=method, json=checkout_body(project))
+    response = client.open(CHECKOUT_URL, method=method, json=checkout_body(project))
 
     assert_error(response, 405, "method_not_allowed", None, project)
     assert "POST" in response.headers["Allow"]
@@ -531,7 +522,7 @@ def test_request_without_valid_body_credentials_is_401(
 ):
     body = {**without(checkout_body(project), "client_id", "client_secret"), **credentials(project)}
 
-    response = client.post(URL, json=body)
+    response = client.post(CHECKOUT_URL, json=body)
 
     assert_error(response, 401, "invalid_client", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -547,7 +538,9 @@ def test_request_with_wrong_basic_credentials_is_401(
     body = without(checkout_body(project), "client_id", "client_secret")
     pair = credentials(project)
 
-    response = client.post(URL, json=body, headers=basic(pair["client_id"], pair["client_secret"]))
+    response = client.post(
+        CHECKOUT_URL, json=body, headers=basic_auth(pair["client_id"], pair["client_secret"])
+    )
 
     assert_error(response, 401, "invalid_client", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -561,7 +554,7 @@ def test_request_with_wrong_basic_credentials_is_401(
 def test_unusable_authorization_header_is_401(app, client, project, fake_midtrans, authorization):
     body = without(checkout_body(project), "client_id", "client_secret")
 
-    response = client.post(URL, json=body, headers={"Authorization": authorization})
+    response = client.post(CHECKOUT_URL, json=body, headers={"Authorization": authorization})
 
     assert_error(response, 401, "invalid_client", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -569,9 +562,9 @@ def test_unusable_authorization_header_is_401(app, client, project, fake_midtran
 
 def test_credentials_in_both_body_and_basic_are_400(app, client, project, fake_midtrans):
     response = client.post(
-        URL,
+        CHECKOUT_URL,
         json=checkout_body(project),
-        headers=basic(project.sandbox_id, project.sandbox_secret),
+        headers=basic_auth(project.sandbox_id, project.sandbox_secret),
     )
 
     assert_error(response, 400, "invalid_request", None, project)
@@ -581,7 +574,7 @@ def test_credentials_in_both_body_and_basic_are_400(app, client, project, fake_m
 @pytest.mark.parametrize("value", [123, ["lk_test_x"], {"id": "lk_test_x"}, True], ids=repr)
 @pytest.mark.parametrize("name", ["client_id", "client_secret"])
 def test_non_string_credential_is_400_naming_it(app, client, project, fake_midtrans, name, value):
-    response = client.post(URL, json=checkout_body(project, **{name: value}))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project, **{name: value}))
 
     assert_error(response, 400, "invalid_request", name, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -603,7 +596,7 @@ def test_credentials_are_checked_before_the_fields(
 ):
     body = checkout_body(project, client_secret="sk_test_" + "x" * 48, **invalid_fields)
 
-    response = client.post(URL, json=body)
+    response = client.post(CHECKOUT_URL, json=body)
 
     assert_error(response, 401, "invalid_client", None, project)
     assert_nothing_happened(app, fake_midtrans)
@@ -621,7 +614,7 @@ def test_unexpected_failure_is_500_without_trace_sql_or_secret(
 
     monkeypatch.setattr("app.api.routes.create_checkout", broken_checkout)
 
-    response = client.post(URL, json=checkout_body(project))
+    response = client.post(CHECKOUT_URL, json=checkout_body(project))
 
     assert_error(response, 500, "internal_error", None, project)
     assert "payments" not in response.get_data(as_text=True)

@@ -1,8 +1,6 @@
-"""The built-in Midtrans simulator (SPEC §9), driven end to end over real HTTP."""
+"""The built-in Midtrans simulator, driven end to end over real HTTP."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 import requests
@@ -11,23 +9,18 @@ from sqlalchemy import select
 from app.config import SIMULATOR_SERVER_KEY
 from app.extensions import db
 from app.models import PaymentEvent
-from tests.helpers import checkout_body
+from tests.helpers import CHECKOUT_URL, SNAP, VERIFY_URL, checkout_body, csrf_token_in
 
 SIM = "/_simulator/midtrans"
 
-
-@pytest.fixture
-def app_environ(app_environ):
-    app_environ["MIDTRANS_SIMULATOR"] = "1"
-    del app_environ["MIDTRANS_SANDBOX_SERVER_KEY"]
-    return app_environ
+pytestmark = pytest.mark.usefixtures("midtrans_simulator")
 
 
 @pytest.fixture
 def checkout(live_server, project):
     def create(**fields) -> dict:
         response = requests.post(
-            f"{live_server}/api/platform/shop-payment",
+            f"{live_server}{CHECKOUT_URL}",
             json=checkout_body(project, **fields),
             timeout=15,
         )
@@ -43,8 +36,7 @@ def open_payment_page(invoice_url: str) -> tuple[requests.Session, str, str]:
     page = browser.get(invoice_url, timeout=15)
     assert page.status_code == 200
     assert f"{SIM}/snap/v4/redirection/" in page.url
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return browser, page.url, token
+    return browser, page.url, csrf_token_in(page)
 
 
 def pay(invoice_url: str, outcome: str, method: str = "bank_transfer") -> requests.Response:
@@ -59,7 +51,7 @@ def pay(invoice_url: str, outcome: str, method: str = "bank_transfer") -> reques
 
 def verify(live_server: str, purchase_id: str) -> dict:
     return requests.get(
-        f"{live_server}/api/platform/shop-payment/verify",
+        f"{live_server}{VERIFY_URL}",
         params={"order_id": purchase_id},
         timeout=10,
     ).json()
@@ -114,7 +106,7 @@ def test_a_final_payment_page_cannot_be_paid_again(live_server, checkout):
 
 def test_snap_refuses_a_wrong_server_key_like_midtrans(live_server):
     response = requests.post(
-        f"{live_server}{SIM}/snap/v1/transactions",
+        f"{live_server}{SIM}{SNAP}",
         json={"transaction_details": {"order_id": "o-1", "gross_amount": 1000}},
         auth=("SB-Mid-server-wrong", ""),
         timeout=10,
@@ -142,7 +134,7 @@ def test_snap_refuses_a_wrong_server_key_like_midtrans(live_server):
 )
 def test_snap_validates_like_midtrans(live_server, body, message):
     response = requests.post(
-        f"{live_server}{SIM}/snap/v1/transactions",
+        f"{live_server}{SIM}{SNAP}",
         json=body,
         auth=(SIMULATOR_SERVER_KEY, ""),
         timeout=10,
@@ -155,7 +147,7 @@ def test_a_paid_order_id_cannot_be_reused(live_server, checkout):
     created = checkout()
     pay(created["invoice_url"], "pay")
     response = requests.post(
-        f"{live_server}{SIM}/snap/v1/transactions",
+        f"{live_server}{SIM}{SNAP}",
         json={"transaction_details": {"order_id": created["purchase_id"], "gross_amount": 75000}},
         auth=(SIMULATOR_SERVER_KEY, ""),
         timeout=10,

@@ -1,20 +1,23 @@
-"""One project's credentials never reach another project's payments (SPEC §2, §3.1, §3.2)."""
+"""One project's credentials never reach another project's payments."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Payment
-from tests.helpers import ProjectKeys, checkout_body, new_project
+from tests.helpers import (
+    CHECKOUT_URL,
+    SNAP,
+    VERIFY_URL,
+    ProjectKeys,
+    checkout_body,
+    create_checkout,
+    new_project,
+    payment_row,
+)
 
-CREATE = "/api/platform/shop-payment"
-VERIFY = "/api/platform/shop-payment/verify"
-SNAP = "/snap/v1/transactions"
 B_EMAIL = "siti.rahmawati@example.co.id"
 B_NAME = "Siti Rahmawati"
-# SPEC §2: all a buyer-facing lookup may show.
+# all a buyer-facing lookup may show.
 VERIFY_FIELDS = {
     "order_id",
     "purchase_id",
@@ -36,36 +39,15 @@ def project_b(app) -> ProjectKeys:
 @pytest.fixture
 def b_payment(client, project_b, fake_midtrans) -> dict:
     """Project B's pending payment for its order INV-1."""
-    response = client.post(
-        CREATE,
-        json=checkout_body(
-            project_b,
-            order_id="INV-1",
-            amount=50000,
-            buyer_email=B_EMAIL,
-            buyer_name=B_NAME,
-            item_name="Kopi Susu",
-        ),
+    return create_checkout(
+        client,
+        project_b,
+        order_id="INV-1",
+        amount=50000,
+        buyer_email=B_EMAIL,
+        buyer_name=B_NAME,
+        item_name="Kopi Susu",
     )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def payment_row(app, purchase_id: str) -> dict:
-    with app.app_context():
-        row = db.session.scalar(select(Payment).where(Payment.purchase_id == purchase_id))
-        return {
-            "project_id": row.project_id,
-            "environment": row.environment,
-            "order_id": row.order_id,
-            "amount": row.amount,
-            "buyer_email": row.buyer_email,
-            "buyer_name": row.buyer_name,
-            "item_name": row.item_name,
-            "status": row.status,
-            "snap_token": row.snap_token,
-            "updated_at": row.updated_at,
-        }
 
 
 @pytest.mark.parametrize("foreign_reference", ["order_id", "purchase_id"])
@@ -75,7 +57,7 @@ def test_creating_with_another_projects_order_reference_makes_a_separate_payment
     b_before = payment_row(app, b_payment["purchase_id"])
 
     response = client.post(
-        CREATE,
+        CHECKOUT_URL,
         json=checkout_body(
             project,
             order_id=b_payment[foreign_reference],
@@ -101,7 +83,7 @@ def test_one_projects_client_id_with_anothers_secret_is_401(
         "client_secret": project_b.body(environment)["client_secret"],
     }
 
-    response = client.post(CREATE, json={**checkout_body(project, environment), **mixed})
+    response = client.post(CHECKOUT_URL, json={**checkout_body(project, environment), **mixed})
 
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_client"
@@ -115,7 +97,7 @@ def test_identical_request_with_another_projects_order_id_is_not_a_replay_of_it(
         project, order_id="INV-1", amount=50000, buyer_email=B_EMAIL, buyer_name=B_NAME
     )
 
-    response = client.post(CREATE, json=same_as_b)
+    response = client.post(CHECKOUT_URL, json=same_as_b)
 
     assert response.status_code == 201
     assert response.get_json()["purchase_id"] != b_payment["purchase_id"]
@@ -131,7 +113,7 @@ def test_verify_narrowed_to_one_project_cannot_see_anothers_payment(
     client_id = project.sandbox_id if environment == "sandbox" else project.production_id
 
     response = client.get(
-        VERIFY, query_string={"order_id": b_payment[reference], "client_id": client_id}
+        VERIFY_URL, query_string={"order_id": b_payment[reference], "client_id": client_id}
     )
 
     assert response.status_code == 404
@@ -140,9 +122,9 @@ def test_verify_narrowed_to_one_project_cannot_see_anothers_payment(
 
 
 def test_same_order_id_in_two_projects_is_ambiguous_without_client_id(client, project, b_payment):
-    client.post(CREATE, json=checkout_body(project, order_id="INV-1"))
+    client.post(CHECKOUT_URL, json=checkout_body(project, order_id="INV-1"))
 
-    response = client.get(VERIFY, query_string={"order_id": "INV-1"})
+    response = client.get(VERIFY_URL, query_string={"order_id": "INV-1"})
 
     assert response.status_code == 409
     error = response.get_json()["error"]
@@ -153,10 +135,14 @@ def test_same_order_id_in_two_projects_is_ambiguous_without_client_id(client, pr
 def test_client_id_chooses_that_projects_payment_among_equal_order_ids(
     client, project, project_b, b_payment
 ):
-    a_payment = client.post(CREATE, json=checkout_body(project, order_id="INV-1")).get_json()
+    a_payment = client.post(CHECKOUT_URL, json=checkout_body(project, order_id="INV-1")).get_json()
 
-    as_a = client.get(VERIFY, query_string={"order_id": "INV-1", "client_id": project.sandbox_id})
-    as_b = client.get(VERIFY, query_string={"order_id": "INV-1", "client_id": project_b.sandbox_id})
+    as_a = client.get(
+        VERIFY_URL, query_string={"order_id": "INV-1", "client_id": project.sandbox_id}
+    )
+    as_b = client.get(
+        VERIFY_URL, query_string={"order_id": "INV-1", "client_id": project_b.sandbox_id}
+    )
 
     assert as_a.status_code == as_b.status_code == 200
     assert as_a.get_json()["purchase_id"] == a_payment["purchase_id"]
@@ -167,9 +153,9 @@ def test_client_id_chooses_that_projects_payment_among_equal_order_ids(
 
 
 def test_purchase_id_is_unambiguous_even_when_order_ids_collide(client, project, b_payment):
-    client.post(CREATE, json=checkout_body(project, order_id="INV-1"))
+    client.post(CHECKOUT_URL, json=checkout_body(project, order_id="INV-1"))
 
-    response = client.get(VERIFY, query_string={"order_id": b_payment["purchase_id"]})
+    response = client.get(VERIFY_URL, query_string={"order_id": b_payment["purchase_id"]})
 
     assert response.status_code == 200
     assert response.get_json()["purchase_id"] == b_payment["purchase_id"]
@@ -178,7 +164,8 @@ def test_purchase_id_is_unambiguous_even_when_order_ids_collide(client, project,
 @pytest.mark.parametrize("reference", ["order_id", "purchase_id"])
 def test_verify_with_an_unknown_client_id_is_404(client, b_payment, reference):
     response = client.get(
-        VERIFY, query_string={"order_id": b_payment[reference], "client_id": "lk_test_" + "z" * 24}
+        VERIFY_URL,
+        query_string={"order_id": b_payment[reference], "client_id": "lk_test_" + "z" * 24},
     )
 
     assert response.status_code == 404
@@ -202,11 +189,11 @@ def test_verify_with_an_unknown_client_id_is_404(client, b_payment, reference):
 )
 def test_verify_never_shows_buyer_email_or_name(client, project, project_b, b_payment, query):
     client.post(
-        CREATE,
+        CHECKOUT_URL,
         json=checkout_body(project, order_id="INV-1", buyer_email=B_EMAIL, buyer_name=B_NAME),
     )
 
-    response = client.get(VERIFY, query_string=query(project, project_b, b_payment))
+    response = client.get(VERIFY_URL, query_string=query(project, project_b, b_payment))
 
     text = response.get_data(as_text=True)
     assert set(response.get_json()) in (VERIFY_FIELDS, {"error"})

@@ -1,44 +1,36 @@
-"""GET /api/platform/shop-payment/verify (SPEC §3.2)."""
+"""GET /api/platform/shop-payment/verify."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event
 
 from app.extensions import db
-from app.models import Payment, PaymentStatus
+from app.models import PaymentStatus
 from app.models.base import utcnow
-from tests.helpers import checkout_body
-
-VERIFY = "/api/platform/shop-payment/verify"
-CREATE = "/api/platform/shop-payment"
+from tests.helpers import (
+    CHECKOUT_URL,
+    VERIFY_URL,
+    checkout_body,
+    create_checkout,
+    new_project,
+    set_status,
+)
 
 
 @pytest.fixture
 def checkout(client, project, fake_midtrans):
-    def create(**fields):
-        response = client.post(CREATE, json=checkout_body(project, **fields))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-    return create
-
-
-def set_status(app, purchase_id: str, status: PaymentStatus, **values) -> None:
-    with app.app_context():
-        db.session.execute(
-            update(Payment)
-            .where(Payment.purchase_id == purchase_id)
-            .values(status=status, **values)
-        )
-        db.session.commit()
+    """`checkout(**fields)`: a pending payment of the project through the API: the answer."""
+    return partial(create_checkout, client, project)
 
 
 def test_finds_a_payment_by_purchase_id_and_by_merchant_order_id(client, checkout):
     created = checkout(order_id="INV-2026-0001")
 
-    by_purchase = client.get(VERIFY, query_string={"order_id": created["purchase_id"]})
-    by_order = client.get(VERIFY, query_string={"order_id": "INV-2026-0001"})
+    by_purchase = client.get(VERIFY_URL, query_string={"order_id": created["purchase_id"]})
+    by_order = client.get(VERIFY_URL, query_string={"order_id": "INV-2026-0001"})
 
     assert by_purchase.status_code == by_order.status_code == 200
     assert by_purchase.get_json() == by_order.get_json()
@@ -59,7 +51,7 @@ def test_settled_payment_shows_paid_at_and_store_redirect(app, client, checkout)
     paid = utcnow().replace(microsecond=0)
     set_status(app, created["purchase_id"], PaymentStatus.SETTLEMENT, paid_at=paid)
 
-    body = client.get(VERIFY, query_string={"order_id": "order-1"}).get_json()
+    body = client.get(VERIFY_URL, query_string={"order_id": "order-1"}).get_json()
 
     assert body["status"] == "settlement"
     assert body["paid_at"] == paid.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -68,25 +60,22 @@ def test_settled_payment_shows_paid_at_and_store_redirect(app, client, checkout)
 
 
 def test_no_redirect_without_a_store_url_template(app, client, fake_midtrans):
-    from tests.helpers import new_project
-
     with app.app_context():
         keys = new_project(name="Tanpa Toko")
-    response = client.post(CREATE, json=checkout_body(keys, metadata={"store_slug": "cabang-1"}))
-    assert response.status_code == 201
-    body = client.get(VERIFY, query_string={"order_id": "order-1"}).get_json()
+    create_checkout(client, keys, metadata={"store_slug": "cabang-1"})
+    body = client.get(VERIFY_URL, query_string={"order_id": "order-1"}).get_json()
     assert body["redirect_url"] is None
     assert body["store_name"] == "Tanpa Toko"
 
 
 def test_buyer_details_never_appear(client, checkout):
     created = checkout(buyer_email="rahasia@example.com", buyer_name="Nama Rahasia")
-    text = client.get(VERIFY, query_string={"order_id": created["purchase_id"]}).get_data(True)
+    text = client.get(VERIFY_URL, query_string={"order_id": created["purchase_id"]}).get_data(True)
     assert "rahasia@example.com" not in text and "Nama Rahasia" not in text
 
 
 def test_unknown_order_is_404_in_the_envelope(client):
-    response = client.get(VERIFY, query_string={"order_id": "nope"})
+    response = client.get(VERIFY_URL, query_string={"order_id": "nope"})
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
     assert response.headers["Cache-Control"] == "no-store"
@@ -95,7 +84,7 @@ def test_unknown_order_is_404_in_the_envelope(client):
 
 @pytest.mark.parametrize("query", [{}, {"order_id": ""}, {"order_id": "x" * 65}])
 def test_missing_or_oversized_order_id_is_400(client, query):
-    response = client.get(VERIFY, query_string=query)
+    response = client.get(VERIFY_URL, query_string=query)
     assert response.status_code == 400
     assert response.get_json()["error"] == {
         "code": "invalid_request",
@@ -107,7 +96,7 @@ def test_missing_or_oversized_order_id_is_400(client, query):
 def test_is_not_cached_and_open_to_any_origin(client, checkout):
     checkout()
     response = client.get(
-        VERIFY, query_string={"order_id": "order-1"}, headers={"Origin": "https://shop.example"}
+        VERIFY_URL, query_string={"order_id": "order-1"}, headers={"Origin": "https://shop.example"}
     )
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
@@ -115,7 +104,7 @@ def test_is_not_cached_and_open_to_any_origin(client, checkout):
 
 def test_cors_preflight_allows_get_only(client):
     response = client.options(
-        VERIFY,
+        VERIFY_URL,
         headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"},
     )
     assert response.status_code == 204
@@ -124,7 +113,7 @@ def test_cors_preflight_allows_get_only(client):
 
 
 def test_post_is_405_in_the_envelope(client):
-    response = client.post(VERIFY)
+    response = client.post(VERIFY_URL)
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
 
@@ -132,7 +121,7 @@ def test_post_is_405_in_the_envelope(client):
 def test_a_payment_still_being_created_is_not_visible(app, client, checkout):
     created = checkout()
     set_status(app, created["purchase_id"], PaymentStatus.CREATING)
-    assert client.get(VERIFY, query_string={"order_id": "order-1"}).status_code == 404
+    assert client.get(VERIFY_URL, query_string={"order_id": "order-1"}).status_code == 404
 
 
 def test_answers_with_exactly_one_sql_statement(app, client, checkout):
@@ -149,25 +138,25 @@ def test_answers_with_exactly_one_sql_statement(app, client, checkout):
     try:
         for order_id in (created["purchase_id"], "INV-7", "unknown-order"):
             statements.clear()
-            client.get(VERIFY, query_string={"order_id": order_id})
+            client.get(VERIFY_URL, query_string={"order_id": order_id})
             assert len(statements) == 1, statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
 
 def test_client_id_narrows_to_its_project_and_environment(app, client, project, fake_midtrans):
-    sandbox = client.post(CREATE, json=checkout_body(project, "sandbox")).get_json()
-    production = client.post(CREATE, json=checkout_body(project, "production")).get_json()
+    sandbox = client.post(CHECKOUT_URL, json=checkout_body(project, "sandbox")).get_json()
+    production = client.post(CHECKOUT_URL, json=checkout_body(project, "production")).get_json()
 
-    ambiguous = client.get(VERIFY, query_string={"order_id": "order-1"})
+    ambiguous = client.get(VERIFY_URL, query_string={"order_id": "order-1"})
     in_sandbox = client.get(
-        VERIFY, query_string={"order_id": "order-1", "client_id": project.sandbox_id}
+        VERIFY_URL, query_string={"order_id": "order-1", "client_id": project.sandbox_id}
     )
     in_production = client.get(
-        VERIFY, query_string={"order_id": "order-1", "client_id": project.production_id}
+        VERIFY_URL, query_string={"order_id": "order-1", "client_id": project.production_id}
     )
     unknown_client = client.get(
-        VERIFY, query_string={"order_id": "order-1", "client_id": "lk_test_unknown"}
+        VERIFY_URL, query_string={"order_id": "order-1", "client_id": "lk_test_unknown"}
     )
 
     assert ambiguous.status_code == 409

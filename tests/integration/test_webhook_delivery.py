@@ -1,4 +1,4 @@
-"""Delivering item.purchased to a merchant's endpoint (SPEC §6): Standard Webhooks headers that
+"""Delivering item.purchased to a merchant's endpoint: Standard Webhooks headers that
 the public library verifies, retries, the attempt log, redirects, 410, Retry-After, resending by
 hand, secret rotation, the SSRF guard, the RQ worker, and one delivery at a time."""
 
@@ -7,31 +7,30 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
 from standardwebhooks import WebhookVerificationError
 
-from app import jobs
 from app.models.base import utcnow
+from tests.helpers import invoke
 from tests.receiver import MerchantReceiver, Reply
 from tests.webhook_flow import (
+    after_the_rotation_grace,
     attempt_delivery,
     attempt_rows,
     delivery_row,
-    expire_previous_secret,
     lower_keys,
     make_due,
     point_webhooks_at,
     purchased_event,
     signing_secret,
+    wait_for_retry,
 )
 
 
 def cli(app, *args: str) -> dict:
-    result = app.test_cli_runner().invoke(args=list(args))
+    result = invoke(app, *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -48,11 +47,12 @@ def event(app, client, project, fake_midtrans):
     return lambda url: purchased_event(app, client, project, fake_midtrans, url)
 
 
-def attempt_until_done(app, delivery_id: str, limit: int = 10) -> list[str]:
-    """Run the job, and each scheduled retry at once, until the delivery stops being pending."""
+def attempt_until_done(clock, app, delivery_id: str, limit: int = 10) -> list[str]:
+    """Run the job, and each scheduled retry when its time comes, until the delivery stops
+    being pending."""
     outcomes = [attempt_delivery(app, delivery_id)]
     while outcomes[-1] == "pending" and len(outcomes) < limit:
-        make_due(app, delivery_id)
+        wait_for_retry(clock, app, delivery_id)
         outcomes.append(attempt_delivery(app, delivery_id))
     return outcomes
 
@@ -110,11 +110,11 @@ def test_a_delivered_event_is_marked_delivered_and_not_sent_again(app, event):
 # -- retries -----------------------------------------------------------------------------------
 
 
-def test_a_500_is_retried_until_the_first_2xx(app, event):
+def test_a_500_is_retried_until_the_first_2xx(app, event, clock):
     with MerchantReceiver([Reply(500), Reply(500), Reply(200)], default=Reply(200)) as receiver:
         event_id = event(receiver.url)
 
-        outcomes = attempt_until_done(app, event_id)
+        outcomes = attempt_until_done(clock, app, event_id)
 
         assert len(receiver.received) == 3
     assert outcomes == ["pending", "pending", "delivered"]
@@ -136,12 +136,12 @@ def test_a_failed_attempt_schedules_the_next_one_by_the_retry_schedule(app, even
     assert row["next_attempt_at"] <= utcnow() + timedelta(seconds=6)
 
 
-def test_a_timeout_is_a_failed_attempt_and_is_retried(app, event):
+def test_a_timeout_is_a_failed_attempt_and_is_retried(app, event, clock):
     app.config["WEBHOOK_TIMEOUT_SECONDS"] = 1
     with MerchantReceiver([Reply(200, delay=2), Reply(200)]) as receiver:
         event_id = event(receiver.url)
 
-        outcomes = attempt_until_done(app, event_id)
+        outcomes = attempt_until_done(clock, app, event_id)
 
         assert len(receiver.received) == 2
     timed_out, succeeded = attempt_rows(app, event_id)
@@ -152,7 +152,7 @@ def test_a_timeout_is_a_failed_attempt_and_is_retried(app, event):
     assert succeeded["http_status"] == 200
 
 
-def test_a_refused_connection_is_a_failed_attempt_and_is_retried(app, project, event):
+def test_a_refused_connection_is_a_failed_attempt_and_is_retried(app, project, event, clock):
     nobody_listens = closed_port_url()
     event_id = event(nobody_listens)
 
@@ -160,7 +160,7 @@ def test_a_refused_connection_is_a_failed_attempt_and_is_retried(app, project, e
 
     with MerchantReceiver() as receiver:
         point_webhooks_at(app, project, receiver.url)
-        make_due(app, event_id)
+        wait_for_retry(clock, app, event_id)
         second = attempt_delivery(app, event_id)
         receiver.wait_for(1)
     refused, succeeded = attempt_rows(app, event_id)
@@ -171,14 +171,13 @@ def test_a_refused_connection_is_a_failed_attempt_and_is_retried(app, project, e
 
 
 def test_every_attempt_sends_the_same_id_and_body_with_a_fresh_signed_timestamp(
-    app, project, event
+    app, project, event, clock
 ):
     secret = signing_secret(app, project)
     with MerchantReceiver([Reply(500)]) as receiver:
         event_id = event(receiver.url)
         attempt_delivery(app, event_id)
-        time.sleep(1.05)  # the next attempt falls in a later second
-        make_due(app, event_id)
+        wait_for_retry(clock, app, event_id)  # 5 s ± 20 %: the next attempt is a later second
         attempt_delivery(app, event_id)
 
         first, second = receiver.wait_for(2)
@@ -194,13 +193,13 @@ def test_every_attempt_sends_the_same_id_and_body_with_a_fresh_signed_timestamp(
 # -- the attempt log ---------------------------------------------------------------------------
 
 
-def test_every_attempt_is_logged(app, event):
+def test_every_attempt_is_logged(app, event, clock):
     long_answer = b"x" * 5 * 1024
     with MerchantReceiver([Reply(500, body=long_answer), Reply(200, body=b"thanks")]) as receiver:
         event_id = event(receiver.url)
         before = utcnow()
 
-        attempt_until_done(app, event_id)
+        attempt_until_done(clock, app, event_id)
 
     failed, succeeded = attempt_rows(app, event_id)
     assert [failed["number"], succeeded["number"]] == [1, 2]
@@ -243,7 +242,7 @@ def test_410_gone_stops_retries_with_the_reason(app, event):
         event_id = event(receiver.url)
 
         outcome = attempt_delivery(app, event_id)
-        make_due(app, event_id)
+        make_due(app, event_id)  # even marked due, a delivery stopped by a 410 is not retried
         again = attempt_delivery(app, event_id)
 
         assert len(receiver.received) == 1
@@ -285,8 +284,9 @@ def test_after_the_last_scheduled_attempt_the_delivery_fails(app, event):
 
 
 def fail_for_good(app, event_id: str) -> None:
-    app.config["WEBHOOK_RETRY_SCHEDULE"] = (0,)
-    assert attempt_until_done(app, event_id) == ["pending", "failed"]
+    app.config["WEBHOOK_RETRY_SCHEDULE"] = (0,)  # one retry, due at once
+    assert attempt_delivery(app, event_id) == "pending"
+    assert attempt_delivery(app, event_id) == "failed"
 
 
 def test_webhooks_list_shows_a_failed_delivery(app, event):
@@ -322,7 +322,7 @@ def test_resend_sends_a_failed_event_again_with_the_same_id_and_body(app, projec
 
 
 def test_resend_of_an_unknown_event_is_a_clear_error(app):
-    result = app.test_cli_runner().invoke(args=["webhooks", "resend", "evt_nope"])
+    result = invoke(app, "webhooks", "resend", "evt_nope")
 
     assert result.exit_code != 0
     assert "no webhook event 'evt_nope'" in result.output
@@ -348,12 +348,12 @@ def test_during_the_rotation_grace_both_secrets_sign(app, project, event):
     assert received.verify(old_secret)["event"] == "item.purchased"
 
 
-def test_after_the_rotation_grace_only_the_new_secret_signs(app, project, event):
+def test_after_the_rotation_grace_only_the_new_secret_signs(app, project, event, clock):
     old_secret = signing_secret(app, project)
     new_secret = cli(app, "webhooks", "rotate-secret", "--project", project.project_id)[
         "webhook_secret"
     ]["sandbox"]
-    expire_previous_secret(app, project)
+    after_the_rotation_grace(clock, app, project)
     with MerchantReceiver() as receiver:
         event_id = event(receiver.url)
 
@@ -389,15 +389,12 @@ def test_the_ssrf_guard_refuses_a_loopback_receiver_and_logs_why(app, event):
 # -- through RQ, and one at a time -------------------------------------------------------------
 
 
-def test_an_rq_worker_delivers_an_enqueued_event(app, project, event, redis_conn, monkeypatch):
-    monkeypatch.setattr(jobs, "_app", None)  # restored after the test
-    jobs.use_app(app)
+def test_an_rq_worker_delivers_an_enqueued_event(app, project, event, run_worker):
     secret = signing_secret(app, project)
     with MerchantReceiver() as receiver:
         event_id = event(receiver.url)  # the settlement enqueues it after commit
 
-        worker = SimpleWorker([Queue("default", connection=redis_conn)], connection=redis_conn)
-        worker.work(burst=True)
+        run_worker()
 
         [received] = receiver.wait_for(1)
     assert received.headers["webhook-id"] == event_id

@@ -1,10 +1,9 @@
-"""Which merchant events a payment's status changes record (SPEC §6), what they carry, and that
+"""Which merchant events a payment's status changes record, what they carry, and that
 they are written with the change itself: at most one item.purchased per payment."""
 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -14,11 +13,11 @@ from app.extensions import db
 from app.models import Payment, PaymentStatusChange, WebhookDelivery
 from app.models.base import utcnow
 from app.services.outbox import events as webhooks
+from tests.helpers import ISO_Z, MERCHANT_URL, create_payment, invoke, without
 from tests.receiver import MerchantReceiver
 from tests.webhook_flow import (
     attempt_delivery,
     attempt_rows,
-    create_payment,
     delivery_rows,
     midtrans_moves,
     payloads,
@@ -26,8 +25,6 @@ from tests.webhook_flow import (
     settle,
 )
 
-MERCHANT_URL = "https://hooks.merchant.example/lunas"
-ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 METADATA = {
     "store_id": "store-uuid",
     "store_name": "Warung Bu Sari",
@@ -269,7 +266,7 @@ def test_a_refund_after_settlement_records_payment_refunded(
     assert ISO_Z.match(refunded["changed_at"])
     assert refunded["changed_at"] >= started.strftime("%Y-%m-%dT%H:%M:%SZ")
     # the same fields as item.purchased, plus status and the time of the change
-    assert _without(refunded, "event", "status", "changed_at") == _without(purchased, "event")
+    assert without(refunded, "event", "status", "changed_at") == without(purchased, "event")
 
 
 def test_a_reversal_after_settlement_records_payment_reversed(
@@ -282,7 +279,7 @@ def test_a_reversal_after_settlement_records_payment_reversed(
     assert event_types(app) == ["item.purchased", "payment.reversed"]
     assert reversed_["status"] == "cancel"
     assert reversed_["changed_at"] == status_change_times(app)[1]
-    assert _without(reversed_, "event", "status", "changed_at") == _without(purchased, "event")
+    assert without(reversed_, "event", "status", "changed_at") == without(purchased, "event")
 
 
 def test_each_partial_refund_of_a_new_amount_records_its_own_payment_refunded(
@@ -314,10 +311,6 @@ def test_a_full_refund_after_a_partial_one_records_another_payment_refunded(
     ]
 
 
-def _without(payload: dict, *names: str) -> dict:
-    return {key: value for key, value in payload.items() if key not in names}
-
-
 # -- no endpoint yet ---------------------------------------------------------------------------
 
 
@@ -338,9 +331,7 @@ def test_setting_a_url_sends_the_waiting_event(app, client, project, fake_midtra
     [waiting] = delivery_rows(app)
 
     with MerchantReceiver() as receiver:
-        result = app.test_cli_runner().invoke(
-            args=["webhooks", "set-url", "--project", project.project_id, receiver.url]
-        )
+        result = invoke(app, "webhooks", "set-url", "--project", project.project_id, receiver.url)
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["released"] == {"sandbox": 1, "production": 0}
         assert delivery_rows(app)[0]["status"] == "pending"

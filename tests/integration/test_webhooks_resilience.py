@@ -1,4 +1,4 @@
-"""SPEC §6, "Nothing is lost", at process level: a real `flask worker` subprocess, a private
+"""Nothing is lost, at process level: a real `flask worker` subprocess, a private
 redis-server that these tests kill, pause, flush and restart, and a local merchant endpoint.
 
 The database is shared: this process settles payments through the web app (test client) and
@@ -9,7 +9,6 @@ redis-server's logs."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -24,26 +23,21 @@ from pathlib import Path
 import pytest
 import redis
 from rq import Queue, Worker
-from sqlalchemy import select
 
-from app.extensions import db, redis_connection
-from app.models import DeliveryStatus, Environment, WebhookAttempt, WebhookDelivery
-from app.services.accounts.projects import create_project
-from tests.conftest import SERVER_KEY
-from tests.helpers import ProjectKeys, checkout_body, new_user, notification
+from app.extensions import redis_connection
+from app.models import DeliveryStatus
+from tests.helpers import create_payment, new_project
 from tests.receiver import MerchantReceiver, Received, Reply
+from tests.webhook_flow import attempt_rows, delivery_rows, midtrans_moves, signing_secret
 
 REPO = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")  # <venv>/bin/flask, beside this interpreter
 REDIS_SERVER = shutil.which("redis-server")
 
-NOTIFY_URL = "/api/midtrans/notification"
-CHECKOUT_URL = "/api/platform/shop-payment"
-TRANSACTION_ID = "9aed5972-5b6a-401e-894b-a32c91ed1a3a"
 WEBHOOK_TIMEOUT = 2  # seconds; a claim's lease is 2 × this + 5 = 9 s
 LEASE = 2 * WEBHOOK_TIMEOUT + 5
 SWEEP_GRACE = 10  # app.services.outbox.queue.SWEEP_GRACE: the sweeper leaves younger rows alone
-FAST_ANSWER = 2.0  # seconds: "well under" the 5 s Midtrans is promised (SPEC §4)
+FAST_ANSWER = 2.0  # seconds: "well under" the 5 s Midtrans is promised
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="needs the redis-server binary")
 
@@ -195,19 +189,8 @@ class Harness:
         self.environ = environ
         self.workers: list[WorkerProcess] = []
         with app.app_context():
-            owner = new_user("owner@example.com")
-            created = create_project(owner, "Warung Bu Sari", webhook_url=receiver.url)
-            project_id = created.project.id
-        sandbox = created.keys[Environment.SANDBOX]
-        production = created.keys[Environment.PRODUCTION]
-        self.keys = ProjectKeys(
-            project_id,
-            sandbox.client_id,
-            sandbox.client_secret,
-            production.client_id,
-            production.client_secret,
-        )
-        self.secret = sandbox.webhook_secret
+            self.keys = new_project(name="Warung Bu Sari", webhook_url=receiver.url)
+        self.secret = signing_secret(app, self.keys)
 
     # processes
 
@@ -266,21 +249,12 @@ class Harness:
 
     def checkout(self, order_id: str = "order-1") -> str:
         """A pending sandbox payment of 75 000 IDR; returns its purchase_id."""
-        response = self.client.post(CHECKOUT_URL, json=checkout_body(self.keys, order_id=order_id))
-        assert response.status_code == 201, response.get_data(as_text=True)
-        return response.get_json()["purchase_id"]
+        return create_payment(self.client, self.keys, order_id=order_id)
 
     def settle(self, purchase_id: str) -> Settled:
         """Midtrans settles (Get Status agrees) and sends its signed notification."""
-        self.fake.set_status(purchase_id, "settlement", "75000.00", transaction_id=TRANSACTION_ID)
-        body = notification(purchase_id, "settlement", SERVER_KEY, transaction_id=TRANSACTION_ID)
         started = time.monotonic()
-        response = self.client.post(
-            NOTIFY_URL,
-            data=json.dumps(body),
-            content_type="application/json",
-            headers={"User-Agent": "Veritrans"},
-        )
+        response = midtrans_moves(self.client, self.fake, purchase_id, "settlement")
         return Settled(
             purchase_id, response.status_code, response.get_json(), time.monotonic() - started
         )
@@ -288,20 +262,10 @@ class Harness:
     # the database
 
     def deliveries(self) -> list[dict]:
-        with self.app.app_context():
-            rows = db.session.execute(
-                select(WebhookDelivery.__table__).order_by(WebhookDelivery.created_at)
-            )
-            return [dict(row) for row in rows.mappings()]
+        return delivery_rows(self.app)
 
     def attempts(self, delivery_id: str) -> list[dict]:
-        with self.app.app_context():
-            rows = db.session.execute(
-                select(WebhookAttempt.__table__)
-                .where(WebhookAttempt.delivery_id == delivery_id)
-                .order_by(WebhookAttempt.id)
-            )
-            return [dict(row) for row in rows.mappings()]
+        return attempt_rows(self.app, delivery_id)
 
     def only_delivery(self) -> dict:
         rows = self.deliveries()

@@ -1,4 +1,4 @@
-"""Configuration (SPEC §8): switches, required settings, clear errors at start-up."""
+"""Configuration: switches, required settings, clear errors at start-up."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3.3: Midtrans transaction_status (+ fraud_status) → Lunas status, and the
+"""Midtrans transaction_status (+ fraud_status) → Lunas status, and the
 forward-only transitions between Lunas statuses."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ import itertools
 import pytest
 
 from app.midtrans.status import map_midtrans_status
-from app.models import can_transition
-from app.models import PaymentStatus
+from app.models import PaymentStatus, can_transition
 
 PENDING = PaymentStatus.PENDING
 SETTLEMENT = PaymentStatus.SETTLEMENT
@@ -18,7 +17,7 @@ EXPIRE = PaymentStatus.EXPIRE
 REFUND = PaymentStatus.REFUND
 PARTIAL_REFUND = PaymentStatus.PARTIAL_REFUND
 
-# The statuses merchants see (SPEC §3.3); "creating" is internal to checkout creation.
+# The statuses merchants see; "creating" is internal to checkout creation.
 PUBLIC_STATUSES = [PENDING, SETTLEMENT, CANCEL, EXPIRE, REFUND, PARTIAL_REFUND]
 
 
@@ -58,7 +57,7 @@ def test_an_unknown_midtrans_status_maps_to_nothing(transaction_status):
     assert map_midtrans_status(transaction_status, "accept") is None
 
 
-# SPEC §3.3: pending → anything; settlement → refund, partial_refund, cancel (reversal);
+# pending → anything; settlement → refund, partial_refund, cancel (reversal);
 # partial_refund → partial_refund, refund; expire → settlement only; cancel and refund final.
 ALLOWED = {
     (PENDING, SETTLEMENT),

@@ -1,4 +1,4 @@
-"""The retry schedule (SPEC §6: ±20 % jitter, Retry-After, 24 h cap) and Standard Webhooks
+"""The retry schedule and Standard Webhooks
 signatures, checked by hand and with the public `standardwebhooks` library."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from app.services.outbox.schedule import retry_delay
 from app.services.outbox.signing import sign, signature_header
 
-SPEC_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 SAMPLES = 400
 DAY = 24 * 3600
 
 
-def delays(attempts_made: int, schedule=SPEC_SCHEDULE, retry_after=None) -> list[float]:
+def delays(attempts_made: int, schedule=SCHEDULE, retry_after=None) -> list[float]:
     rng = random.Random(attempts_made)
     return [retry_delay(attempts_made, schedule, retry_after, rng=rng) for _ in range(SAMPLES)]
 
@@ -34,14 +34,14 @@ def http_date(seconds_from_now: float) -> str:
 # -- the schedule ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("attempts_made", "scheduled"), list(enumerate(SPEC_SCHEDULE, start=1)))
+@pytest.mark.parametrize(("attempts_made", "scheduled"), list(enumerate(SCHEDULE, start=1)))
 def test_each_retry_comes_at_its_scheduled_delay_within_20_percent(attempts_made, scheduled):
     observed = delays(attempts_made)
 
     assert all(0.8 * scheduled <= delay <= 1.2 * scheduled for delay in observed)
 
 
-@pytest.mark.parametrize(("attempts_made", "scheduled"), list(enumerate(SPEC_SCHEDULE, start=1)))
+@pytest.mark.parametrize(("attempts_made", "scheduled"), list(enumerate(SCHEDULE, start=1)))
 def test_the_jitter_spreads_retries_across_the_whole_band(attempts_made, scheduled):
     observed = delays(attempts_made)
 
@@ -50,8 +50,8 @@ def test_the_jitter_spreads_retries_across_the_whole_band(attempts_made, schedul
 
 
 def test_there_is_no_retry_after_the_last_scheduled_one():
-    assert retry_delay(len(SPEC_SCHEDULE) + 1, SPEC_SCHEDULE) is None
-    assert retry_delay(len(SPEC_SCHEDULE) + 5, SPEC_SCHEDULE) is None
+    assert retry_delay(len(SCHEDULE) + 1, SCHEDULE) is None
+    assert retry_delay(len(SCHEDULE) + 5, SCHEDULE) is None
 
 
 def test_a_configured_schedule_is_followed():
@@ -117,7 +117,7 @@ def test_a_malformed_retry_after_is_ignored(retry_after):
 
 
 def test_a_retry_after_does_not_extend_a_finished_schedule():
-    assert retry_delay(len(SPEC_SCHEDULE) + 1, SPEC_SCHEDULE, "120") is None
+    assert retry_delay(len(SCHEDULE) + 1, SCHEDULE, "120") is None
 
 
 # -- signatures --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The webhook transport's SSRF guard (SPEC §6): which addresses a webhook may reach, and that a
+"""The webhook transport's SSRF guard: which addresses a webhook may reach, and that a
 refused target is refused before any connection is attempted.
 
 Nothing here may send traffic to a private network: every test that posts to an address outside
