@@ -9,7 +9,7 @@ expire. Then VACUUM ANALYZE, and writes into DIR:
 
 - `status_answers.txt`: `purchase_id gross_amount` for the fake Get Status (settlement for all);
 - `verify_paths.txt`: verify URLs over random payments, half by purchase_id, half by the
-  merchant's order_id;
+  merchant's order_id with the project's sandbox client_id;
 - `notify_<group>.jsonl`: one signed settlement notification body per line, for each group of
   pending payments given with `--group NAME:COUNT` (each payment in exactly one group).
 """
@@ -31,6 +31,7 @@ from app.midtrans.signature import compute_signature
 from app.models import Environment, Payment, PaymentStatus
 from app.models.base import utcnow
 from app.security import random_token
+from app.services.accounts.credentials import api_client_of
 
 
 def notification_body(purchase_id: str, gross_amount: str, server_key: str) -> str:
@@ -124,11 +125,16 @@ def main() -> None:
     with open(args.out / "status_answers.txt", "w") as handle:
         for row in rows:
             handle.write(f"{row['purchase_id']} {row['amount']}.00\n")
+    with app.app_context():
+        client_id = api_client_of(args.project_id, Environment.SANDBOX).client_id
     with open(args.out / "verify_paths.txt", "w") as handle:
         for _ in range(args.verify_paths):
             row = rows[rng.randrange(len(rows))]
-            key = row["purchase_id"] if rng.random() < 0.5 else row["order_id"]
-            handle.write(f"/api/platform/shop-payment/verify?order_id={key}\n")
+            if rng.random() < 0.5:
+                query = f"order_id={row['purchase_id']}"
+            else:  # a merchant order id is looked up within its project environment
+                query = f"order_id={row['order_id']}&client_id={client_id}"
+            handle.write(f"/api/platform/shop-payment/verify?{query}\n")
     start = 0
     for name, count in groups:
         with open(args.out / f"notify_{name}.jsonl", "w") as handle:

@@ -103,6 +103,8 @@ def _verify_body(view: PaymentView) -> dict:
         "store_name": view.store_name,
         "redirect_url": view.redirect_url,
         "paid_at": iso_utc(view.paid_at),
+        "environment": view.environment,
+        "client_id": view.client_id,
     }
 
 

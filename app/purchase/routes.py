@@ -11,11 +11,7 @@ from app.errors import NotFoundError
 from app.http_headers import protect
 from app.purchase import bp
 from app.purchase.page import build_callback_page, client_texts
-from app.services.checkout.lookup import (
-    AmbiguousOrderIdError,
-    find_payment_view,
-    invoice_destination,
-)
+from app.services.checkout.lookup import find_purchase_view, invoice_destination
 
 protect(bp)
 
@@ -30,12 +26,10 @@ def pay(purchase_id: str):
 
 @bp.get("/purchase/callback")
 def callback():
-    # Only order_id is trusted; Midtrans's transaction_status in the query string is not.
+    # Only order_id (our purchase_id, as Midtrans sends it back) is trusted; Midtrans's
+    # transaction_status in the query string is not.
     order_id = request.args.get("order_id", "")
-    try:
-        view = find_payment_view(order_id) if 0 < len(order_id) <= 64 else None
-    except AmbiguousOrderIdError:
-        view = None  # Midtrans sends our purchase_id; a bare merchant id may not be unique
+    view = find_purchase_view(order_id) if len(order_id) <= 64 else None
     page = build_callback_page(
         view,
         refreshes=request.args.get("r", 0, type=int),

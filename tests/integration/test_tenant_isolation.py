@@ -17,8 +17,10 @@ from tests.helpers import (
 
 B_EMAIL = "siti.rahmawati@example.co.id"
 B_NAME = "Siti Rahmawati"
-# all a buyer-facing lookup may show.
+# All a buyer-facing lookup may show.
 VERIFY_FIELDS = {
+    "environment",
+    "client_id",
     "order_id",
     "purchase_id",
     "status",
@@ -121,14 +123,14 @@ def test_verify_narrowed_to_one_project_cannot_see_anothers_payment(
     assert b_payment["purchase_id"] not in response.get_data(as_text=True)
 
 
-def test_same_order_id_in_two_projects_is_ambiguous_without_client_id(client, project, b_payment):
-    client.post(CHECKOUT_URL, json=checkout_body(project, order_id="INV-1"))
-
+def test_another_tenants_payment_never_answers_for_a_bare_merchant_order_id(client, b_payment):
+    # Only project B has a payment "INV-1" (a stranger's free sandbox payment, say): a lookup
+    # by that order id alone must not report it, or a merchant verifying its own INV-1 would
+    # ship goods on B's payment.
     response = client.get(VERIFY_URL, query_string={"order_id": "INV-1"})
 
-    assert response.status_code == 409
-    error = response.get_json()["error"]
-    assert error["code"] == "ambiguous_order_id"
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "client_id_required"
     assert b_payment["purchase_id"] not in response.get_data(as_text=True)
 
 

@@ -19,9 +19,19 @@ from app.services.accounts.projects import SLUG_PLACEHOLDER
 PURCHASE_PREFIX = "pur_"
 
 
-class AmbiguousOrderIdError(ServiceError):
-    code = "ambiguous_order_id"
-    http_status = 409
+class ClientIdRequiredError(ServiceError):
+    """A merchant order id is unique only within one project environment, and anyone can make
+    a free sandbox payment with any order id: without the client_id that names the project
+    environment, another tenant's payment could answer for the merchant's order."""
+
+    code = "client_id_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a merchant order_id needs client_id (the project environment's public id); "
+            "or pass the purchase_id",
+            field="client_id",
+        )
 
 
 @dataclass(frozen=True)
@@ -36,49 +46,69 @@ class PaymentView:
     store_name: str
     redirect_url: str | None
     paid_at: datetime | None
+    environment: str
+    client_id: str
     item_name: str | None = None  # merchant text, shown (escaped) on the callback page
 
 
 def find_payment_view(order_id: str, client_id: str | None = None) -> PaymentView | None:
-    matches_purchase = order_id.startswith(PURCHASE_PREFIX)
-    query = _lookup(matches_purchase, client_id is not None)
+    """The payment verify answers for: by purchase_id (tried first for "pur_…"), or by the
+    merchant's order id within the project environment `client_id` names. With a client_id,
+    only that project environment's payments match, whichever id is given. None for none
+    (an unknown client_id included); ClientIdRequiredError for a merchant id alone."""
+    by_purchase = order_id.startswith(PURCHASE_PREFIX)
+    if not by_purchase and client_id is None:
+        raise ClientIdRequiredError()
     params = {"order_id": order_id}
     if client_id is not None:
         params["client_id"] = client_id
+    rows = _read(_lookup(by_purchase, client_id is not None), params)
+    if by_purchase:
+        # A merchant order id may look like a purchase id: the purchase id wins.
+        rows.sort(key=lambda row: row.purchase_id != order_id)
+    return _view(rows[0]) if rows else None
+
+
+def find_purchase_view(purchase_id: str) -> PaymentView | None:
+    """The buyer's pages: by our purchase_id only (that is what Midtrans and our links carry)."""
+    if not purchase_id.startswith(PURCHASE_PREFIX):
+        return None
+    rows = _read(_lookup(True, False), {"order_id": purchase_id})
+    return _view(rows[0]) if rows else None
+
+
+def _read(query: Select, params: dict[str, str]) -> list:
     engine = db.engine
     if engine.dialect.name == "postgresql":
         # Polled by every waiting buyer: one read, so no BEGIN/ROLLBACK round trips around it
         # and none of the ORM session's work (SQLite keeps the session: its BEGIN IMMEDIATE).
         with engine.connect() as connection:
-            rows = (
+            return (
                 connection.execution_options(isolation_level="AUTOCOMMIT")
                 .execute(query, params)
                 .all()
             )
-    else:
-        rows = db.session.execute(query, params).all()
-    if matches_purchase:
-        by_purchase = [row for row in rows if row.purchase_id == order_id]
-        if by_purchase:
-            return _view(by_purchase[0])
-    if len(rows) > 1:
-        raise AmbiguousOrderIdError(
-            "more than one payment has this order_id: pass client_id to choose the project",
-            field="order_id",
-        )
-    return _view(rows[0]) if rows else None
+    return db.session.execute(query, params).all()
 
 
 @cache
-def _lookup(matches_purchase: bool, by_client: bool) -> Select:
+def _lookup(by_purchase: bool, by_client: bool) -> Select:
     """The lookup, built once per shape: building it cost more CPU than running it.
-    Core columns (not ORM entities): the rows are plain values, no ORM work per request."""
-    payments, projects = Payment.__table__.c, Project.__table__.c
+    Core columns (not ORM entities): the rows are plain values, no ORM work per request.
+
+    By purchase id alone, the purchase id must match (it is unique). With a client id, the
+    project environment must be the client's, and then the merchant order id (unique there)
+    may match too."""
+    payments, projects, clients = Payment.__table__.c, Project.__table__.c, ApiClient.__table__.c
     order_id = bindparam("order_id")
-    condition = payments.order_id == order_id
-    if matches_purchase:
-        condition = or_(payments.purchase_id == order_id, condition)
-    query = (
+    if by_client:
+        condition = payments.order_id == order_id
+        if by_purchase:
+            condition = or_(payments.purchase_id == order_id, condition)
+        condition = and_(clients.client_id == bindparam("client_id"), condition)
+    else:
+        condition = payments.purchase_id == order_id
+    return (
         select(
             payments.order_id,
             payments.purchase_id,
@@ -88,23 +118,22 @@ def _lookup(matches_purchase: bool, by_client: bool) -> Select:
             payments.metadata.label("metadata_"),
             payments.paid_at,
             payments.item_name,
+            payments.environment,
             projects.name,
             projects.store_url_template,
+            clients.client_id,
         )
         .join(Project.__table__, projects.id == payments.project_id)
-        .where(condition, payments.status != PaymentStatus.CREATING)
-        .limit(3)
-    )
-    if by_client:
-        clients = ApiClient.__table__.c
-        query = query.join(
+        .join(
             ApiClient.__table__,
             and_(
                 clients.project_id == payments.project_id,
                 clients.environment == payments.environment,
             ),
-        ).where(clients.client_id == bindparam("client_id"))
-    return query
+        )
+        .where(condition, payments.status != PaymentStatus.CREATING)
+        .limit(2)
+    )
 
 
 def _view(row) -> PaymentView:
@@ -119,6 +148,8 @@ def _view(row) -> PaymentView:
         store_name=store_name if isinstance(store_name, str) and store_name else row.name,
         redirect_url=store_redirect_url(row.store_url_template, metadata.get("store_slug")),
         paid_at=row.paid_at,
+        environment=row.environment,
+        client_id=row.client_id,
         item_name=row.item_name,
     )
 
