@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -14,6 +16,7 @@ _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"0", "false", "off", "no"}
 
 SIMULATOR_SERVER_KEY = "SB-Mid-server-lunas-simulator"
+MIN_KEY_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +76,17 @@ def _instance_secret(instance_path: Path, filename: str) -> str:
             return value
         time.sleep(0.02)
     raise ConfigError(f"{path} is empty; delete it so it can be generated again")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Config:
@@ -178,6 +192,29 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production
         self.TESTING = self.LUNAS_ENV == "test"
+        if production:
+            self._refuse_unsafe_production()
+
+    def _refuse_unsafe_production(self) -> None:
+        """Settings that would let real money be taken by a forgery, or sessions and stored
+        secrets be guessed, stop start-up in production, each naming itself."""
+        if not self.MIDTRANS_CONFIRM_STATUS:
+            # Without Get Status, a replayed notification with an edited status could settle
+            # an unpaid payment: the signature does not cover every field.
+            raise ConfigError("MIDTRANS_CONFIRM_STATUS cannot be off when LUNAS_ENV=production")
+        for name in ("SECRET_KEY", "LUNAS_DATA_KEY"):
+            if len(getattr(self, name)) < MIN_KEY_LENGTH:
+                raise ConfigError(
+                    f"{name} must be at least {MIN_KEY_LENGTH} characters in production"
+                )
+        if self.SECRET_KEY == self.LUNAS_DATA_KEY:
+            raise ConfigError("SECRET_KEY and LUNAS_DATA_KEY must differ")
+        base = urlsplit(self.PUBLIC_BASE_URL)
+        if base.scheme != "https" and not _is_loopback(base.hostname):
+            raise ConfigError(
+                "PUBLIC_BASE_URL must be an https URL in production "
+                "(a loopback host is allowed, for a trial on one machine)"
+            )
 
     def as_dict(self) -> dict[str, object]:
         return {key: value for key, value in vars(self).items() if key.isupper()}

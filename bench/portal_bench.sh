@@ -22,7 +22,7 @@ database=${BENCH_DATABASE:-lunas_bench_portal}
 server=postgresql://postgres@127.0.0.1:5432
 export FLASK_APP=wsgi LUNAS_ENV=production PORT="$port" WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$database"
-export SECRET_KEY=bench-portal-secret-key LUNAS_DATA_KEY=bench-portal-data-key
+export SECRET_KEY=bench-portal-secret-key-not-for-production LUNAS_DATA_KEY=bench-portal-data-key-not-for-production
 export REDIS_URL=redis://127.0.0.1:6379/12 MIDTRANS_SIMULATOR=0 PUBLIC_BASE_URL=https://lunas.bench
 password=bench-portal-password
 

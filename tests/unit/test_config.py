@@ -6,9 +6,18 @@ import pytest
 
 from app.config import Config, ConfigError
 
+SECRET = "s" * 32
+DATA_KEY = "d" * 32
+
 
 def config(tmp_path, **environ: str) -> Config:
     return Config(environ, tmp_path)
+
+
+def production(tmp_path, **environ: str) -> Config:
+    """Production with keys that pass its checks, and what the test changes on top."""
+    settings = {"LUNAS_ENV": "production", "SECRET_KEY": SECRET, "LUNAS_DATA_KEY": DATA_KEY}
+    return config(tmp_path, **{**settings, **environ})
 
 
 @pytest.mark.parametrize("value", ["1", "true", "TRUE", "on", "Yes", " on "])
@@ -34,7 +43,7 @@ def test_production_requires_secret_key_and_data_key(tmp_path):
 
 
 def test_production_defaults_are_the_safe_ones(tmp_path):
-    settings = config(tmp_path, LUNAS_ENV="production", SECRET_KEY="s", LUNAS_DATA_KEY="d")
+    settings = production(tmp_path)
     assert settings.MIDTRANS_SIMULATOR is False
     assert settings.WEBHOOK_ALLOW_PRIVATE_TARGETS is False
     assert settings.WEBHOOK_REQUIRE_HTTPS is True
@@ -43,13 +52,43 @@ def test_production_defaults_are_the_safe_ones(tmp_path):
 
 def test_the_simulator_can_never_run_in_production(tmp_path):
     with pytest.raises(ConfigError, match="MIDTRANS_SIMULATOR"):
-        config(
-            tmp_path,
-            LUNAS_ENV="production",
-            SECRET_KEY="s",
-            LUNAS_DATA_KEY="d",
-            MIDTRANS_SIMULATOR="on",
-        )
+        production(tmp_path, MIDTRANS_SIMULATOR="on")
+
+
+def test_production_refuses_notifications_unconfirmed_by_get_status(tmp_path):
+    with pytest.raises(ConfigError, match="MIDTRANS_CONFIRM_STATUS"):
+        production(tmp_path, MIDTRANS_CONFIRM_STATUS="off")
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "LUNAS_DATA_KEY"])
+def test_production_refuses_a_key_shorter_than_32_characters(tmp_path, name):
+    with pytest.raises(ConfigError, match=name):
+        production(tmp_path, **{name: "x" * 31})
+
+
+def test_production_refuses_one_key_for_both_jobs(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY and LUNAS_DATA_KEY"):
+        production(tmp_path, LUNAS_DATA_KEY=SECRET)
+
+
+@pytest.mark.parametrize("url", ["http://pay.example.com", "ftp://pay.example.com"])
+def test_production_refuses_a_public_base_url_that_is_not_https(tmp_path, url):
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        production(tmp_path, PUBLIC_BASE_URL=url)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://pay.example.com", "http://localhost:5000", "http://127.0.0.1:8000"]
+)
+def test_production_accepts_https_or_a_loopback_trial(tmp_path, url):
+    assert url.rstrip("/") == production(tmp_path, PUBLIC_BASE_URL=url).PUBLIC_BASE_URL
+
+
+def test_outside_production_the_same_settings_still_start(tmp_path):
+    settings = config(
+        tmp_path, MIDTRANS_CONFIRM_STATUS="off", SECRET_KEY="short", LUNAS_DATA_KEY="short"
+    )
+    assert settings.MIDTRANS_CONFIRM_STATUS is False
 
 
 def test_development_generates_one_secret_key_shared_by_every_process(tmp_path):
