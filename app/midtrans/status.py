@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from app.models.payment import PaymentStatus as S
 
+# The status_code Midtrans puts in an HTTP notification for each transaction_status (Get Status
+# answers differ for cancel, 200, and expire, 407).
+NOTIFICATION_STATUS_CODES = {
+    "pending": "201",
+    "authorize": "201",
+    "capture": "200",
+    "settlement": "200",
+    "refund": "200",
+    "partial_refund": "200",
+    "chargeback": "200",
+    "partial_chargeback": "200",
+    "deny": "202",
+    "cancel": "202",
+    "expire": "202",
+    "failure": "202",
+}
+
 
 def map_midtrans_status(transaction_status: str, fraud_status: str | None) -> S | None:
     """The Lunas status for a Midtrans status, or None when Midtrans says something unknown."""

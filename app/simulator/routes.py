@@ -11,10 +11,10 @@ from flask import abort, jsonify, redirect, render_template, request
 from sqlalchemy import select
 
 from app.extensions import csrf, db
+from app.midtrans.status import NOTIFICATION_STATUS_CODES
 from app.models import SimulatedTransaction
 from app.simulator import bp
 from app.simulator.service import (
-    NOTIFICATION_CODES,
     SnapRequestError,
     create_transaction,
     find_transaction,
@@ -130,7 +130,7 @@ def payment_action(token: str):
         query = urlencode(
             {
                 "order_id": transaction.order_id,
-                "status_code": NOTIFICATION_CODES[transaction.transaction_status],
+                "status_code": NOTIFICATION_STATUS_CODES[transaction.transaction_status],
                 "transaction_status": transaction.transaction_status,
             }
         )

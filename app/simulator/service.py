@@ -15,6 +15,7 @@ from app.errors import NotFoundError, ServiceError, ValidationError
 from app.extensions import db
 from app.midtrans.client import MidtransUnavailableError, settings_for
 from app.midtrans.signature import compute_signature
+from app.midtrans.status import NOTIFICATION_STATUS_CODES
 from app.midtrans.timefmt import format_midtrans_time
 from app.models import ORDER_ID_PATTERN, Environment, Payment, SimulatedTransaction
 from app.models.base import utcnow
@@ -27,21 +28,7 @@ NOTIFICATION_TIMEOUT = 10
 MAX_NOTIFICATION_URLS = 3
 
 # status_code Midtrans puts in notifications, and (where it differs) in Get Status answers.
-NOTIFICATION_CODES = {
-    "pending": "201",
-    "authorize": "201",
-    "capture": "200",
-    "settlement": "200",
-    "refund": "200",
-    "partial_refund": "200",
-    "chargeback": "200",
-    "partial_chargeback": "200",
-    "deny": "202",
-    "cancel": "202",
-    "expire": "202",
-    "failure": "202",
-}
-STATUS_CODES = {**NOTIFICATION_CODES, "cancel": "200", "expire": "407"}
+STATUS_CODES = {**NOTIFICATION_STATUS_CODES, "cancel": "200", "expire": "407"}
 
 
 class SnapRequestError(ServiceError):
@@ -162,7 +149,7 @@ def status_response(transaction: SimulatedTransaction) -> dict[str, Any]:
 
 def notify(transaction: SimulatedTransaction, gross_amount: str | None = None) -> list[dict]:
     """POST one notification for the transaction's current status to every notification URL."""
-    status_code = NOTIFICATION_CODES.get(transaction.transaction_status, "200")
+    status_code = NOTIFICATION_STATUS_CODES.get(transaction.transaction_status, "200")
     body = transaction_body(transaction, status_code)
     body["status_message"] = "midtrans payment notification"
     if gross_amount is not None:
@@ -200,9 +187,9 @@ def send_manual_notification(
     payment_ref: str, transaction_status: str, payment_type: str, gross_amount: str | None
 ) -> dict[str, Any]:
     """`flask midtrans notify`: move the simulated transaction and send its notification."""
-    if transaction_status not in NOTIFICATION_CODES:
+    if transaction_status not in NOTIFICATION_STATUS_CODES:
         raise ValidationError(
-            f"transaction_status must be one of {', '.join(sorted(NOTIFICATION_CODES))}"
+            f"transaction_status must be one of {', '.join(sorted(NOTIFICATION_STATUS_CODES))}"
         )
     payment = _find_payment(payment_ref)
     try:

@@ -386,6 +386,24 @@ def test_without_confirmation_the_notification_itself_is_applied(
     assert status_calls(fake_midtrans) == []
 
 
+def test_without_confirmation_a_status_code_that_does_not_fit_the_status_is_refused(
+    app, client, fake_midtrans, purchase_id
+):
+    # A replayed "pending" notification (signed with 201) whose status was edited to settlement
+    # keeps its signature valid only with the old status_code: Midtrans never sends that pair.
+    app.config["MIDTRANS_CONFIRM_STATUS"] = False
+    before = payment_row(app, purchase_id)
+
+    response = post_notification(
+        client, notification(purchase_id, "settlement", SERVER_KEY, status_code="201")
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "status_code"
+    assert payment_row(app, purchase_id) == before
+    assert outcomes(app) == ["rejected"]
+
+
 # -- 6. amount check ------------------------------------------------------------------------
 
 

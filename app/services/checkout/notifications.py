@@ -22,7 +22,7 @@ from app.midtrans.client import (
     settings_for,
 )
 from app.midtrans.signature import signature_matches
-from app.midtrans.status import map_midtrans_status
+from app.midtrans.status import NOTIFICATION_STATUS_CODES, map_midtrans_status
 from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
 from app.services.checkout.status import apply_status, lock_payment
@@ -102,6 +102,10 @@ def process_notification(event_id: int) -> EventOutcome:
         truth = data
         if current_app.config["MIDTRANS_CONFIRM_STATUS"]:
             truth = _confirm(MidtransClient(settings), data["order_id"])
+        else:
+            # Believed as sent (never in production): at least the status must be one that
+            # Midtrans signs with this status_code, so an edited status is not applied.
+            _check_status_code(data)
     return apply_midtrans_state(payment_id, truth, event)
 
 
@@ -194,6 +198,19 @@ def _confirm(client: MidtransClient, order_id: str) -> dict[str, Any]:
     except MidtransError as exc:
         # 503 so that Midtrans tries again later.
         raise Refused(EventOutcome.UNCONFIRMED, UnavailableError(exc.message)) from None
+
+
+def _check_status_code(data: dict[str, Any]) -> None:
+    expected = NOTIFICATION_STATUS_CODES.get(data["transaction_status"].lower())
+    if expected is not None and data["status_code"] != expected:
+        raise Refused(
+            EventOutcome.REJECTED,
+            ValidationError(
+                f"status_code {data['status_code'][:8]!r} does not belong to transaction_status "
+                f"{data['transaction_status'][:32]!r}",
+                field="status_code",
+            ),
+        )
 
 
 def _amount_covers(reported: Any, expected: int) -> bool:
