@@ -3,7 +3,9 @@
 import multiprocessing
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# All interfaces by default (a server behind its load balancer); `make run` sets
+# BIND_HOST=127.0.0.1 so a laptop does not offer Lunas to its whole network.
+bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
 # Threads let a request wait on Midtrans (up to 10 s) without blocking its process, and the
 # simulator call back into the same server.
 worker_class = "gthread"

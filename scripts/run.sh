@@ -7,6 +7,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 export FLASK_APP=wsgi
 export LUNAS_ENV="${LUNAS_ENV:-development}"
 export PORT="${PORT:-5000}"
+export BIND_HOST="${BIND_HOST:-127.0.0.1}"  # only this machine, unless told otherwise
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$PORT}"
 
 scripts/ensure-services.sh --redis-only

@@ -186,7 +186,10 @@ def default_notification_url() -> str:
 def send_manual_notification(
     payment_ref: str, transaction_status: str, payment_type: str, gross_amount: str | None
 ) -> dict[str, Any]:
-    """`flask midtrans notify`: move the simulated transaction and send its notification."""
+    """`flask midtrans notify`: move the simulated transaction and send its notification.
+    Never in production: it signs with the live server key, so it could settle real orders."""
+    if current_app.config["LUNAS_ENV"] == "production":
+        raise ValidationError("flask midtrans notify does not run when LUNAS_ENV=production")
     if transaction_status not in NOTIFICATION_STATUS_CODES:
         raise ValidationError(
             f"transaction_status must be one of {', '.join(sorted(NOTIFICATION_STATUS_CODES))}"

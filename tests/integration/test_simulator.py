@@ -194,3 +194,15 @@ def test_flask_midtrans_notify_rejects_unknown_payments_and_statuses(app, live_s
     bad_status = runner.invoke(args=["midtrans", "notify", "pur_nothing", "paid"])
     assert unknown.exit_code != 0 and "no payment" in unknown.output
     assert bad_status.exit_code != 0 and "transaction_status must be one of" in bad_status.output
+
+
+def test_flask_midtrans_notify_refuses_to_run_in_production(app, live_server, checkout):
+    # It signs with the environment's server key: in production that would forge real money.
+    created = checkout(order_id="INV-CLI-2")
+    app.config["LUNAS_ENV"] = "production"
+
+    result = app.test_cli_runner().invoke(args=["midtrans", "notify", "INV-CLI-2", "settlement"])
+
+    assert result.exit_code != 0
+    assert "LUNAS_ENV=production" in result.output
+    assert verify(live_server, created["purchase_id"])["status"] == "pending"

@@ -27,8 +27,16 @@ class BlockedTargetError(NewConnectionError):
 def forbidden_reason(address: str) -> str | None:
     """Why a webhook may not connect to this IP, or None when it may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one (IPv4-mapped, 6to4, Teredo) reaches that
+        # IPv4 address: judge it too, so 2002:7f00:1:: cannot stand in for 127.0.0.1.
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        for inner in (address for address in embedded if address is not None):
+            reason = forbidden_reason(str(inner))
+            if reason is not None:
+                return reason
+        if ip.ipv4_mapped is not None:
+            return None
     for reason, flagged in (
         ("loopback", ip.is_loopback),
         ("private", ip.is_private),
