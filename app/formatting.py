@@ -7,7 +7,9 @@ import json
 
 from flask import Flask
 
+from app import json_input
 from app.clock import format_wib
+from app.json_input import JsonInputError
 
 
 def format_rupiah(amount: int | None) -> str:
@@ -25,9 +27,9 @@ def pretty_json(raw: str | dict | None) -> str:
     if not raw:
         return ""
     try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except ValueError:
-        return raw
+        return json.dumps(json_input.loads(raw), indent=2, ensure_ascii=False)
+    except JsonInputError:
+        return raw  # as it came (escaped by the template): never an error on stored data
 
 
 def install(app: Flask) -> None:

@@ -4,12 +4,11 @@ are app/errors.py's, translated into the envelope app-wide."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError as PydanticValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app import json_input
 from app.api import bp
 from app.api.schemas import ShopPaymentRequest, first_error
 from app.errors import (
@@ -18,6 +17,7 @@ from app.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
+from app.json_input import JsonInputError
 from app.models import Payment
 from app.models.base import iso_utc
 from app.services.accounts.credentials import authenticate
@@ -136,16 +136,12 @@ def _json_object() -> dict:
     if _streamed_past_limit(raw):
         raise RequestEntityTooLarge()
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the body is not valid JSON") from None
+        body = json_input.loads(raw)
+    except JsonInputError as exc:
+        raise ValidationError(exc.message, exc.field) from None
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object")
     return body
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
 
 
 def _credentials(body: dict) -> tuple[str, str]:

@@ -160,3 +160,81 @@ def test_a_notification_with_a_raw_nul_byte_is_still_stored(app, client):
         event = db.session.scalar(select(PaymentEvent))
     assert event.raw_body == '{"order_id": "pur_x\ufffd"}'
     assert event.outcome == "invalid"
+
+
+# -- JSON that Python parses but nothing after it can take ----------------------------------------
+
+
+def _with_raw(body: dict, placeholder: str, raw: str) -> str:
+    """The body as JSON text, with a placeholder string value replaced by raw JSON text."""
+    return json.dumps(body).replace(json.dumps(placeholder), raw)
+
+
+@pytest.mark.parametrize(
+    ("make_body", "field"),
+    [
+        pytest.param(lambda keys: '{"a":' * 2000 + "1" + "}" * 2000, None, id="nested-2000-deep"),
+        pytest.param(
+            lambda keys: json.dumps(
+                {
+                    **checkout_body(keys),
+                    "metadata": {
+                        "x": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+                    },
+                }
+            ),
+            None,
+            id="nested-34-deep-in-metadata",
+        ),
+        pytest.param(
+            lambda keys: _with_raw(
+                {**checkout_body(keys), "metadata": {"x": "NUMBER"}}, "NUMBER", "1e400"
+            ),
+            "metadata",
+            id="1e400-is-infinity",
+        ),
+        pytest.param(
+            lambda keys: _with_raw(
+                {**checkout_body(keys), "client_secret": "SECRET"}, "SECRET", '"\\ud800"'
+            ),
+            "client_secret",
+            id="lone-surrogate-in-a-credential",
+        ),
+        pytest.param(
+            lambda keys: _with_raw(
+                {**checkout_body(keys), "metadata": {"store_name": "NAME"}}, "NAME", '"\\udfff"'
+            ),
+            "metadata",
+            id="lone-surrogate-in-metadata",
+        ),
+    ],
+)
+def test_json_nothing_downstream_could_hold_is_a_400_and_creates_nothing(
+    app, client, project, fake_midtrans, make_body, field
+):
+    response = client.post(CHECKOUT_URL, data=make_body(project), content_type="application/json")
+
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error.get("field") == field
+    assert row_count(app, Payment) == 0
+    assert not fake_midtrans.calls("POST", "/snap")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"a":' * 975 + "1" + "}" * 975, id="nested-975-deep"),
+        pytest.param('{"order_id": "\\ud800", "transaction_status": "settlement"}', id="surrogate"),
+        pytest.param('{"order_id": "x", "gross_amount": 1e400}', id="1e400"),
+    ],
+)
+def test_a_notification_nothing_downstream_could_hold_is_stored_then_refused(app, client, raw):
+    response = post_notification(client, raw.encode())
+
+    assert response.status_code == 400
+    with app.app_context():
+        [event] = db.session.scalars(select(PaymentEvent)).all()
+        assert (event.outcome, event.payment_id) == ("invalid", None)
+        assert event.raw_body == raw

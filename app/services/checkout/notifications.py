@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +11,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from app import json_input
 from app.errors import NotFoundError, ServiceError, UnavailableError, ValidationError
 from app.extensions import db
+from app.json_input import JsonInputError
 from app.midtrans.client import (
     MidtransClient,
     MidtransError,
@@ -161,9 +162,9 @@ def _apply(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> Event
 
 def _parse(event: PaymentEvent) -> dict[str, Any]:
     try:
-        data = json.loads(event.raw_body)
-    except ValueError:
-        data = None
+        data = json_input.loads(event.raw_body)
+    except JsonInputError as exc:
+        raise Refused(EventOutcome.INVALID, ValidationError(exc.message, exc.field)) from None
     if not isinstance(data, dict):
         raise Refused(EventOutcome.INVALID, ValidationError("body must be a JSON object"))
     for name, value in data.items():
