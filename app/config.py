@@ -187,7 +187,9 @@ class Config:
 
         # 64 KB: the notification endpoint's limit, and far above any valid API body.
         self.MAX_CONTENT_LENGTH = 64 * 1024
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: SQLAlchemy adds no bound value to a failed statement's error (and so
+        # to a logged traceback): no buyer email, order id or secret hash from there in a log.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import Payment, PaymentEvent, Project
@@ -238,3 +239,16 @@ def test_a_notification_nothing_downstream_could_hold_is_stored_then_refused(app
         [event] = db.session.scalars(select(PaymentEvent)).all()
         assert (event.outcome, event.payment_id) == ("invalid", None)
         assert event.raw_body == raw
+
+
+def test_a_failed_statement_names_no_bound_value_in_its_error(app):
+    # Tracebacks are logged: a buyer's email (or any value) must not travel with them.
+    with app.app_context():
+        with pytest.raises(DBAPIError) as failure:
+            db.session.execute(
+                text("SELECT * FROM no_such_table WHERE email = :value"),
+                {"value": "ani@example.com"},
+            )
+        db.session.rollback()
+
+    assert "ani@example.com" not in str(failure.value)
