@@ -7,9 +7,8 @@ import json
 
 from flask import Flask
 
-from app import json_input
 from app.clock import format_wib
-from app.json_input import JsonInputError
+from app.json_input import JsonInputError, read_json
 
 
 def format_rupiah(amount: int | None) -> str:
@@ -27,7 +26,7 @@ def pretty_json(raw: str | dict | None) -> str:
     if not raw:
         return ""
     try:
-        return json.dumps(json_input.loads(raw), indent=2, ensure_ascii=False)
+        return json.dumps(read_json(raw), indent=2, ensure_ascii=False)
     except JsonInputError:
         return raw  # as it came (escaped by the template): never an error on stored data
 

@@ -26,7 +26,7 @@ class JsonInputError(ValueError):
         self.field = field
 
 
-def loads(raw: bytes | str) -> Any:
+def read_json(raw: bytes | str) -> Any:
     """The parsed document, or JsonInputError saying what is wrong with it."""
     try:
         # As json.loads reads bytes (UTF-8, -16 or -32); a lone surrogate is caught below.

@@ -8,7 +8,6 @@ from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError as PydanticValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import json_input
 from app.api import bp
 from app.api.schemas import ShopPaymentRequest, first_error
 from app.errors import (
@@ -17,7 +16,7 @@ from app.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from app.json_input import JsonInputError
+from app.json_input import JsonInputError, read_json
 from app.models import Payment
 from app.models.base import iso_utc
 from app.services.accounts.credentials import authenticate
@@ -136,7 +135,7 @@ def _json_object() -> dict:
     if _streamed_past_limit(raw):
         raise RequestEntityTooLarge()
     try:
-        body = json_input.loads(raw)
+        body = read_json(raw)
     except JsonInputError as exc:
         raise ValidationError(exc.message, exc.field) from None
     if not isinstance(body, dict):

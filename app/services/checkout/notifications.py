@@ -11,10 +11,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from app import json_input
 from app.errors import NotFoundError, ServiceError, UnavailableError, ValidationError
 from app.extensions import db
-from app.json_input import JsonInputError
+from app.json_input import JsonInputError, read_json
 from app.midtrans.client import (
     MidtransClient,
     MidtransError,
@@ -162,7 +161,7 @@ def _apply(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> Event
 
 def _parse(event: PaymentEvent) -> dict[str, Any]:
     try:
-        data = json_input.loads(event.raw_body)
+        data = read_json(event.raw_body)
     except JsonInputError as exc:
         raise Refused(EventOutcome.INVALID, ValidationError(exc.message, exc.field)) from None
     if not isinstance(data, dict):
