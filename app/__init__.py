@@ -11,21 +11,24 @@ from flask import Flask, render_template, request
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     formatting,
+    http_headers,
     input_guard,
     models,  # noqa: F401  (registers every table with the metadata)
 )
+from app.admin import bp as admin_bp
 from app.api import bp as api_bp
 from app.api.errors import error_response, from_http_exception, from_service_error
 from app.cli import register_cli
 from app.config import Config
 from app.errors import ServiceError
 from app.extensions import csrf, db, login_manager, migrate
-from app.models import User
 from app.portal import bp as portal_bp
 from app.purchase import bp as purchase_bp
+from app.services.accounts import sessions
 from app.simulator import bp as simulator_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,14 +57,17 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(purchase_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(admin_bp)
     login_manager.login_view = "portal.login"
     if app.config["MIDTRANS_SIMULATOR"]:
         app.register_blueprint(simulator_bp)
 
     input_guard.install(app)
+    http_headers.install(app)
     formatting.install(app)
     _register_error_handlers(app)
     _register_user_loader()
+    _trust_proxies(app)
     register_cli(app)
     return app
 
@@ -104,16 +110,19 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_user_loader() -> None:
     @login_manager.user_loader
-    def load_user(session_id: str):
-        # "<id>:<session_version>": a session from before the last password change (or in any
-        # other shape) loads no user, so it is logged out.
-        user_id, _, version = session_id.partition(":")
-        if not (user_id.isdigit() and version.isdigit()):
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.session_version != int(version):
-            return None
-        return user
+    def load_user(session_token: str):
+        # The cookie holds a session token; a session that was ended, went idle or outlived
+        # its lifetime loads no user, so the browser is logged out.
+        return sessions.load_session(session_token)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS proxies, the client's address, scheme and host are the ones
+    they forwarded; with none (the default), X-Forwarded-* headers are ignored, since anyone
+    could send them."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _tune_sqlite(engine) -> None:

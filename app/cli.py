@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from app.errors import ServiceError
 from app.models import Environment
 from app.models.base import iso_utc
+from app.services.accounts.operators import promote
 from app.services.accounts.projects import create_project
 from app.services.accounts.users import create_user, find_user_by_email
 from app.services.checkout.janitor import expire_stale_checkouts
@@ -38,13 +39,30 @@ def _echo(document: dict) -> None:
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-def create_user_command(email: str, password: str) -> None:
+@click.option("--operator", is_flag=True, help="Also an operator: sees /admin.")
+def create_user_command(email: str, password: str, operator: bool) -> None:
     """Create a portal user."""
     try:
-        user = create_user(email, password)
+        user = create_user(email, password, verified=True)
+        if operator:
+            user = promote(user.email)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
-    _echo({"user": {"id": user.id, "email": user.email}})
+    document = {"id": user.id, "email": user.email}
+    if operator:
+        document["is_operator"] = user.is_operator
+    _echo({"user": document})
+
+
+@users_cli.command("promote")
+@click.option("--email", required=True)
+def promote_user_command(email: str) -> None:
+    """Make an existing user an operator (sees /admin)."""
+    try:
+        user = promote(email)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    _echo({"user": {"id": user.id, "email": user.email, "is_operator": user.is_operator}})
 
 
 @projects_cli.command("create")

@@ -160,6 +160,10 @@ class Config:
         self.WEBHOOK_SWEEP_INTERVAL_SECONDS = parse_int(
             "WEBHOOK_SWEEP_INTERVAL_SECONDS", get("WEBHOOK_SWEEP_INTERVAL_SECONDS"), 15
         )
+        # How long notifications whose signature never verified are kept (on no payment).
+        self.UNVERIFIED_EVENT_RETENTION_DAYS = parse_int(
+            "UNVERIFIED_EVENT_RETENTION_DAYS", get("UNVERIFIED_EVENT_RETENTION_DAYS"), 7
+        )
 
         # The buyer's callback page: how often it polls verify while pending, and for how long
         # before it stops and offers "Cek lagi" (also bounds the no-JavaScript refreshes).
@@ -172,6 +176,10 @@ class Config:
 
         self.WEBHOOK_TIMEOUT_SECONDS = parse_int(
             "WEBHOOK_TIMEOUT_SECONDS", get("WEBHOOK_TIMEOUT_SECONDS"), 15
+        )
+        # Attempts one endpoint may have in flight at once, over every worker process.
+        self.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = parse_int(
+            "WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", get("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"), 2
         )
         self.WEBHOOK_RETRY_SCHEDULE = parse_schedule(
             "WEBHOOK_RETRY_SCHEDULE",
@@ -190,6 +198,21 @@ class Config:
         # hide_parameters: SQLAlchemy adds no bound value to a failed statement's error (and so
         # to a logged traceback): no buyer email, order id or secret hash from there in a log.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # Portal sessions (kept server-side): idle timeout and absolute lifetime.
+        self.SESSION_IDLE_MINUTES = parse_int(
+            "SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES"), 120
+        )
+        self.SESSION_MAX_DAYS = parse_int("SESSION_MAX_DAYS", get("SESSION_MAX_DAYS"), 14)
+        # How many proxies in front set X-Forwarded-For/-Proto/-Host (0: trust none of them).
+        self.TRUSTED_PROXY_HOPS = parse_int(
+            "TRUSTED_PROXY_HOPS", get("TRUSTED_PROXY_HOPS"), 0, minimum=0
+        )
+        # Outgoing mail (verification, password reset). Development: the local mail catcher
+        # that `make run` starts; elsewhere nothing is sent until it is set.
+        self.SMTP_URL = get("SMTP_URL") or (
+            "smtp://127.0.0.1:1025" if self.LUNAS_ENV == "development" else ""
+        )
+        self.MAIL_FROM = get("MAIL_FROM") or "Lunas <no-reply@localhost>"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production

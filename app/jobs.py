@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.services.accounts.recovery import deliver_account_mail
 from app.services.outbox.delivery import deliver
 
 _app: Flask | None = None
@@ -23,3 +24,10 @@ def deliver_webhook(delivery_id: str) -> str:
         raise RuntimeError("Lunas jobs run under `flask worker`, which gives them its app")
     with _app.app_context():
         return deliver(delivery_id)
+
+
+def send_account_mail(kind: str, user_id: int) -> str:
+    if _app is None:
+        raise RuntimeError("Lunas jobs run under `flask worker`, which gives them its app")
+    with _app.app_context():
+        return deliver_account_mail(kind, user_id)

@@ -16,6 +16,7 @@ from rq import Queue, SimpleWorker, Worker
 from app import jobs
 from app.extensions import db
 from app.services.checkout.janitor import expire_stale_checkouts
+from app.services.checkout.unverified import purge_unverified
 from app.services.outbox.queue import sweep
 from app.services.reporting.overview import prepare_overviews
 
@@ -29,7 +30,8 @@ WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
 
 class Maintenance(threading.Thread):
     """Database-driven upkeep on a timer: the webhook sweeper every
-    WEBHOOK_SWEEP_INTERVAL_SECONDS, the pending janitor every JANITOR_INTERVAL_SECONDS, and
+    WEBHOOK_SWEEP_INTERVAL_SECONDS, the pending janitor (and, after it, the purge of old
+    unverified notifications) every JANITOR_INTERVAL_SECONDS, and
     the portal overview's closed days stored every DAY_TOTALS_INTERVAL_SECONDS (in a thread of
     its own: a long pass, such as the first after migration 0005 on a busy platform, must
     never hold up the sweeper).
@@ -56,6 +58,7 @@ class Maintenance(threading.Thread):
             self.sweep()
             if time.monotonic() >= next_janitor:
                 self.janitor()
+                self.purge()
                 next_janitor = time.monotonic() + self.janitor_interval
             self.stopped.wait(self.sweep_interval)
 
@@ -74,6 +77,7 @@ class Maintenance(threading.Thread):
     def run_once(self) -> None:
         self.sweep()
         self.janitor()
+        self.purge()
         self.day_totals()
 
     def sweep(self) -> None:
@@ -85,6 +89,12 @@ class Maintenance(threading.Thread):
         report = self._run("pending janitor", expire_stale_checkouts)
         if report and (report.checked or report.abandoned_removed):
             log.info("pending janitor: %s", report)
+
+    def purge(self) -> None:
+        """Unverified notifications past UNVERIFIED_EVENT_RETENTION_DAYS, at the janitor's turn."""
+        count = self._run("unverified notification purge", purge_unverified)
+        if count:
+            log.info("deleted %d unverified notification events", count)
 
     def day_totals(self) -> None:
         count = self._run("overview day totals", prepare_overviews)

@@ -12,5 +12,15 @@ export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$PORT}"
 
 scripts/ensure-services.sh --redis-only
 .venv/bin/flask db upgrade
+
+# Development mail (verification, password reset) goes to a local catcher unless SMTP_URL says
+# otherwise: every message shows on its page, nothing leaves the machine.
+if [ -z "${SMTP_URL:-}" ] && [ "$LUNAS_ENV" = "development" ]; then
+  .venv/bin/python scripts/mailcatcher.py &
+  catcher=$!
+  trap 'kill "$catcher" 2>/dev/null || true' EXIT
+  echo "Mail sent by Lunas shows at http://127.0.0.1:1080"
+fi
+
 echo "Lunas on $PUBLIC_BASE_URL (LUNAS_ENV=$LUNAS_ENV); Ctrl-C stops it."
-exec .venv/bin/honcho start -f Procfile web worker
+.venv/bin/honcho start -f Procfile web worker

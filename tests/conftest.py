@@ -16,6 +16,8 @@ import time_machine
 from flask import Flask
 from flask_migrate import upgrade
 from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry
+from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
@@ -23,6 +25,7 @@ from app import create_app, jobs
 from app.extensions import db
 from tests.fakes import FakeMidtrans
 from tests.helpers import ProjectKeys, create_payment, new_project
+from tests.mailbox import Mailbox
 from tests.portal_client import log_in
 
 BACKEND = os.environ.get("LUNAS_TEST_DATABASE", "postgresql")
@@ -237,3 +240,50 @@ def clock() -> Iterator[time_machine.Traveller]:
     rows being dated back by hand. PostgreSQL's own clock does not move: Lunas never asks it."""
     with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def mailbox(app_environ) -> Iterator[Mailbox]:
+    """A real SMTP server on loopback that Lunas sends its mail to (SMTP_URL); ask for it
+    before `app`."""
+    box = Mailbox()
+    box.start()
+    app_environ["SMTP_URL"] = box.url
+    yield box
+    box.stop()
+
+
+class _SideBySideWorker(SimpleWorker):
+    """A SimpleWorker that can run outside the main thread (no signal handlers; a timer, not
+    SIGALRM, for the job timeout), so that several run at once, as several worker processes."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+@pytest.fixture
+def run_workers(app, redis_conn, monkeypatch) -> Callable[[int], None]:
+    """`run_workers(n)`: n RQ workers at once (threads standing in for n worker processes),
+    each in burst mode: they share whatever was enqueued, and return when the queue is empty
+    and every job they took has ended. A job that raised fails the test."""
+    monkeypatch.setattr(jobs, "_app", None)  # restored after the test
+    jobs.use_app(app)
+
+    def drain(count: int) -> None:
+        queue = Queue("default", connection=redis_conn)
+        workers = [_SideBySideWorker([queue], connection=redis_conn) for _ in range(count)]
+        threads = [
+            threading.Thread(target=worker.work, kwargs={"burst": True}, daemon=True)
+            for worker in workers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads), "a worker did not finish"
+        failed = FailedJobRegistry(queue=queue)
+        assert failed.count == 0, f"jobs raised: {failed.get_job_ids()}"
+
+    return drain

@@ -52,8 +52,12 @@ def _password_hash() -> str:
     return generate_password_hash(TEST_PASSWORD)
 
 
-def new_user(email: str = "owner@example.com") -> User:
-    user = User(email=email, password_hash=_password_hash())
+def new_user(email: str = "owner@example.com", verified: bool = True) -> User:
+    user = User(
+        email=email,
+        password_hash=_password_hash(),
+        email_verified_at=utcnow() if verified else None,
+    )
     db.session.add(user)
     db.session.commit()
     return user

@@ -9,10 +9,17 @@ from app.models.payment import (
     PaymentStatusChange,
     can_transition,
 )
-from app.models.project import ApiClient, ClientSecret, Environment, Project, WebhookEndpoint
+from app.models.project import (
+    ApiClient,
+    ClientSecret,
+    EndpointFailure,
+    Environment,
+    Project,
+    WebhookEndpoint,
+)
 from app.models.report import PaymentDayTotals
 from app.models.simulator import SimulatedTransaction
-from app.models.user import User
+from app.models.user import User, UserSession
 from app.models.webhook import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "ApiClient",
     "ClientSecret",
     "DeliveryStatus",
+    "EndpointFailure",
     "Environment",
     "EventOutcome",
     "EventType",
@@ -34,6 +42,7 @@ __all__ = [
     "Project",
     "SimulatedTransaction",
     "User",
+    "UserSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -180,9 +180,22 @@ class PaymentEvent(Base):
     """One untrusted request from Midtrans (or a janitor check), stored before it is believed."""
 
     __tablename__ = "payment_events"
+    __table_args__ = (
+        # Events on no payment's timeline (unverified): the operator's list and their purge.
+        Index(
+            "ix_payment_events_unverified_received",
+            "received_at",
+            "id",
+            postgresql_where=text("payment_id IS NULL"),
+            sqlite_where=text("payment_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Set only once the signature verified: until then it is nobody's event, whatever it claims.
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    # The order_id the body named (a purchase id, or a Midtrans transaction id), as sent.
+    claimed_order_id: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     raw_body: Mapped[str] = mapped_column(Text)

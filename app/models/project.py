@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, EnumText, UTCDateTime, utcnow
@@ -14,6 +14,14 @@ from app.models.base import Base, BigId, EnumText, UTCDateTime, utcnow
 class Environment(StrEnum):
     SANDBOX = "sandbox"
     PRODUCTION = "production"
+
+
+class EndpointFailure(StrEnum):
+    """What an endpoint's current run of failures were: the circuit breaker counts only these."""
+
+    TIMEOUT = "timeout"  # no whole answer within WEBHOOK_TIMEOUT_SECONDS
+    CONNECTION = "connection"  # refused, unresolvable, or no connection at all
+    MIXED = "mixed"  # some of each
 
 
 class Project(Base):
@@ -75,5 +83,10 @@ class WebhookEndpoint(Base):
     # After a rotation the old secret keeps signing (beside the new one) until this time.
     previous_secret_ciphertext: Mapped[str | None] = mapped_column(String(500))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The circuit breaker (app/services/outbox/circuit.py), here so every worker and the portal
+    # see one state: timeouts or failed connections in a row, and until when none is attempted.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failure_kind: Mapped[EndpointFailure | None] = mapped_column(EnumText(EndpointFailure, 16))
+    circuit_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -23,4 +23,12 @@ def project_context():
     return {"project": g.project, "env": g.env, "env_url": env_url, "switch_url": switch_url}
 
 
-from app.portal import keys, payments, projects, routes, webhooks  # noqa: E402,F401
+from app.portal import (  # noqa: E402,F401
+    account,
+    keys,
+    payments,
+    projects,
+    recovery,
+    routes,
+    webhooks,
+)

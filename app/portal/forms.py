@@ -76,3 +76,32 @@ class WebhookUrlForm(FlaskForm):
 
 class ResendFailedForm(FlaskForm):
     since = StringField("Failed deliveries created since (WIB)")
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email address.")])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a new password."),
+            Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_LENGTH),
+        ],
+    )
+    password_confirm = PasswordField(
+        "Confirm new password",
+        validators=[
+            DataRequired("Repeat the new password."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
+    )
+
+
+class ButtonForm(FlaskForm):
+    """A form that is only a button: the CSRF token is all it carries."""

@@ -4,15 +4,19 @@ once, in the POST's own response) and revoke."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template
+from flask_login import current_user
 
 from app.errors import ValidationError
 from app.models import Environment, Project
 from app.portal import bp
+from app.portal.account import recent_password_required
 from app.portal.context import env_url, project_page, sentence
 from app.portal.forms import RotateSecretForm
 from app.services.accounts.credentials import (
+    EmailNotVerifiedError,
     IssuedSecret,
     api_client_of,
+    may_hold_secret,
     revoke_secret,
     rotate_project_secret,
     secrets_of,
@@ -27,11 +31,16 @@ def keys(project: Project, env: Environment):
 
 @bp.post("/projects/<project_id>/keys/rotate")
 @project_page
+@recent_password_required(back_to="portal.keys")
 def rotate_key(project: Project, env: Environment):
     form = RotateSecretForm()
     if not form.validate_on_submit():
         abort(400)
-    issued = rotate_project_secret(project.id, env, revoke_old_now=form.revoke_old_now.data)
+    try:
+        issued = rotate_project_secret(project.id, env, revoke_old_now=form.revoke_old_now.data)
+    except EmailNotVerifiedError as exc:
+        flash(sentence(exc.message))
+        return redirect(env_url("portal.keys"), 303)
     # Rendered, not redirected: the secret exists in plain text only in this response (sent
     # with no-store), never in the session, a flash message, a URL or a log.
     return _keys_page(project, env, RotateSecretForm(formdata=None), issued=issued)
@@ -62,4 +71,5 @@ def _keys_page(
         issued=issued,
         form=form,
         grace_hours=current_app.config["CREDENTIAL_GRACE_HOURS"],
+        may_create=may_hold_secret(current_user, env),
     )

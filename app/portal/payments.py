@@ -7,19 +7,17 @@ from datetime import date, timedelta
 
 from flask import abort, render_template, request
 
-from app.clock import WIB, parse_date, start_of_day_utc, today_wib
+from app.clock import EARLIEST_DAY, LATEST_DAY, WIB, parse_date, start_of_day_utc, today_wib
 from app.models import Environment, PaymentStatus, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page
 from app.services.reporting import overview as overviews
 from app.services.reporting import payments as reports
 from app.services.reporting.day_totals import DayTotals
-from app.services.reporting.paging import Cursor
+from app.services.reporting.paging import Cursor, InvalidCursorError
 from app.services.reporting.payments import PUBLIC_STATUSES, PaymentFilters
 
 MAX_SEARCH_LENGTH = 254
-# Dates outside this span are refused (and far ones would overflow datetime arithmetic).
-EARLIEST_DAY, LATEST_DAY = date(1970, 1, 2), date(9998, 12, 30)
 
 
 @bp.get("/projects/<project_id>")
@@ -42,6 +40,9 @@ def payments(project: Project, env: Environment):
     after = _cursor_arg("after", problems)
     before = None if after else _cursor_arg("before", problems)
     page = reports.list_payments(project.id, env, filters, after=after, before=before)
+    # A refused filter or page link is a 400, though the page still shows the list without
+    # it and says which one was refused: a person can fix it right there.
+    status = 400 if problems else 200
     return render_template(
         "portal/payments.html",
         page=page,
@@ -53,7 +54,7 @@ def payments(project: Project, env: Environment):
         older_url=page.older and env_url("portal.payments", after=page.older.encode(), **applied),
         newer_url=page.newer and env_url("portal.payments", before=page.newer.encode(), **applied),
         newest_url=env_url("portal.payments", **applied),
-    )
+    ), status
 
 
 @bp.get("/projects/<project_id>/payments/<purchase_id>")
@@ -71,9 +72,9 @@ def day_url(day: date, **filters: str) -> str:
 
 
 def read_filters(args) -> tuple[PaymentFilters, dict[str, str], list[str]]:
-    """The list's filters from the query string. Anything malformed is left out and named in
-    a problem message (never an error page). Also returns the applied ones, for the form
-    and the paging links."""
+    """The list's filters from the query string. Anything refused is left out and named in a
+    problem message (the page answers 400, never an error page). Also returns the applied
+    ones, for the form and the paging links."""
     applied: dict[str, str] = {}
     problems: list[str] = []
     status = None
@@ -88,8 +89,11 @@ def read_filters(args) -> tuple[PaymentFilters, dict[str, str], list[str]]:
     for name, label in (("from", "From"), ("to", "To")):
         raw = args.get(name, "").strip()
         day = parse_date(raw)
-        if raw and (day is None or not EARLIEST_DAY <= day <= LATEST_DAY):
-            problems.append(f"{label} must be a date as YYYY-MM-DD: “{raw[:40]}” was ignored.")
+        if raw and day is None:
+            problems.append(
+                f"{label} must be a date as YYYY-MM-DD between {EARLIEST_DAY} and "
+                f"{LATEST_DAY}: “{raw[:40]}” was ignored."
+            )
         elif day is not None:
             days[name] = day
             applied[name] = day.isoformat()
@@ -111,11 +115,13 @@ def read_filters(args) -> tuple[PaymentFilters, dict[str, str], list[str]]:
 
 
 def _cursor_arg(name: str, problems: list[str]) -> Cursor | None:
-    raw = request.args.get(name)
-    cursor = reports.KEYSET.decode(raw)
-    if raw and cursor is None:
-        problems.append("That page link is not valid (any more): showing the newest payments.")
-    return cursor
+    try:
+        return reports.KEYSET.read(request.args.get(name), name)
+    except InvalidCursorError:
+        problems.append(
+            f"That page link ({name}) is not valid (any more): showing the newest payments."
+        )
+        return None
 
 
 # -- the chart -------------------------------------------------------------------------------

@@ -1,25 +1,28 @@
-"""Merchant portal accounts: register, log in and out, change password."""
+"""Merchant portal sign-in: register, log in, log out."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+import time
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from app.errors import ValidationError
+from app.models import User
 from app.portal import bp
-from app.portal.context import sentence
-from app.portal.forms import ChangePasswordForm, LoginForm, RegisterForm
-from app.services.accounts import login_throttle
-from app.services.accounts.users import (
-    EmailTakenError,
-    authenticate,
-    change_password,
-    create_user,
-)
+from app.portal.forms import LoginForm, RegisterForm
+from app.services.accounts import login_throttle, sessions
+from app.services.accounts.login_throttle import Lock
+from app.services.accounts.recovery import send_verification
+from app.services.accounts.users import EmailTakenError, authenticate, create_user
 
 DUPLICATE_EMAIL = "An account with this email already exists."
 BAD_LOGIN = "Invalid email or password."
-LOCKED = "Too many failed attempts for this email. Try again in 15 minutes."
+LOCKED = {
+    Lock.PAIR: "Too many failed attempts for this email from your network. "
+    "Try again in 15 minutes.",
+    Lock.EMAIL: "Too many failed attempts for this email. Try again in 15 minutes.",
+}
 
 
 def safe_next(target: str | None) -> str:
@@ -34,6 +37,21 @@ def safe_next(target: str | None) -> str:
     ):
         return target
     return url_for("portal.projects")
+
+
+def sign_in(user: User) -> None:
+    """A fresh session: whatever the browser held before (a planted cookie, an old CSRF
+    token) is dropped, and a new server-side session is started for it."""
+    session.clear()
+    sessions.start_session(user, request.user_agent.string, request.remote_addr)
+    login_user(user)
+
+
+def sign_out() -> None:
+    if current_user.is_authenticated:
+        sessions.end_session(current_user.session_token)
+    logout_user()
+    session.clear()
 
 
 @bp.get("/")
@@ -57,7 +75,12 @@ def register():
             field = form.password if exc.field == "password" else form.email
             field.errors.append(exc.message)
         else:
-            login_user(user)
+            send_verification(user)
+            sign_in(user)
+            flash(
+                f"Welcome! We sent a link to {user.email}: open it to confirm your address. "
+                "Sandbox works now; production keys wait until then."
+            )
             return redirect(url_for("portal.projects"))
     return render_template("portal/register.html", form=form)
 
@@ -70,42 +93,27 @@ def login():
     error = None
     if form.validate_on_submit():
         email, address = form.email.data, request.remote_addr
-        if login_throttle.is_locked(email, address):
-            error = LOCKED
+        lock, slowdown = login_throttle.check(email, address)
+        if lock is not None:
+            error = LOCKED[lock]
         else:
+            if slowdown:
+                # Many failures from this address (perhaps a whole office): slowed, not refused.
+                time.sleep(slowdown)
             user = authenticate(email, form.password.data)
             if user is None:
                 login_throttle.record_failure(email, address)
                 error = BAD_LOGIN
             else:
                 login_throttle.clear_failures(email, address)
-                login_user(user)
+                sign_in(user)
                 return redirect(safe_next(request.args.get("next")))
-    status = 429 if error == LOCKED else 200
+    status = 429 if error in LOCKED.values() else 200
     return render_template("portal/login.html", form=form, error=error), status
 
 
 @bp.post("/logout")
 def logout():
     # CSRFProtect has already refused a POST without a valid token (400).
-    logout_user()
+    sign_out()
     return redirect(url_for("portal.login"))
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def account_password():
-    form = ChangePasswordForm()
-    changed = False
-    if form.validate_on_submit():
-        try:
-            change_password(current_user, form.current_password.data, form.new_password.data)
-        except ValidationError as exc:
-            field = form.new_password if exc.field == "new_password" else form.current_password
-            field.errors.append(sentence(exc.message))
-        else:
-            # session_version moved on: re-issue this session's id so only it survives.
-            login_user(current_user._get_current_object())
-            changed = True
-            form = ChangePasswordForm(formdata=None)
-    return render_template("portal/account_password.html", form=form, changed=changed)

@@ -8,9 +8,11 @@ from app.clock import format_wib, parse_wib_datetime
 from app.errors import ValidationError
 from app.models import DeliveryStatus, Environment, EventType, Project
 from app.portal import bp
+from app.portal.account import recent_password_required
 from app.portal.context import env_url, project_page, sentence
 from app.portal.forms import ResendFailedForm, WebhookUrlForm
 from app.services.outbox import log
+from app.services.outbox.circuit import FAILURES_TO_OPEN
 from app.services.outbox.endpoints import (
     endpoint_of,
     previous_secret_until,
@@ -20,6 +22,7 @@ from app.services.outbox.endpoints import (
 )
 from app.services.outbox.events import send_test_event
 from app.services.outbox.resend import resend_failed_since, resend_in_project
+from app.services.outbox.test_event_limit import MAX_PER_WINDOW, TooManyTestEventsError
 
 
 @bp.route("/projects/<project_id>/webhooks", methods=["GET", "POST"])
@@ -40,6 +43,7 @@ def webhooks(project: Project, env: Environment):
 
 @bp.post("/projects/<project_id>/webhooks/secret")
 @project_page
+@recent_password_required(back_to="portal.webhooks")
 def reveal_webhook_secret(project: Project, env: Environment):
     # A POST, so the secret is never in a URL, the history or a cache.
     revealed = reveal_signing_secrets(project.id, env)
@@ -48,6 +52,7 @@ def reveal_webhook_secret(project: Project, env: Environment):
 
 @bp.post("/projects/<project_id>/webhooks/secret/rotate")
 @project_page
+@recent_password_required(back_to="portal.webhooks")
 def rotate_webhook_secret(project: Project, env: Environment):
     rotate_secret(project.id, env)
     revealed = reveal_signing_secrets(project.id, env)
@@ -62,7 +67,15 @@ def send_test_webhook(project: Project, env: Environment):
     except ValidationError:
         flash("No webhook URL is set for this environment: save one before sending a test event.")
         return redirect(env_url("portal.webhooks"), 303)
-    flash(f"Test event {delivery.id} queued; this page shows each attempt as it is made.")
+    except TooManyTestEventsError as exc:
+        flash(
+            f"Too many test events: at most {MAX_PER_WINDOW} a minute for this environment. "
+            f"Nothing was sent; try again in {exc.retry_after} seconds."
+        )
+        return redirect(env_url("portal.webhooks"), 303)
+    flash(
+        f"Test event {delivery.id} queued; it is attempted once, and this page shows how it went."
+    )
     return redirect(env_url("portal.delivery_detail", delivery_id=delivery.id), 303)
 
 
@@ -73,12 +86,12 @@ def deliveries(project: Project, env: Environment):
         "status": request.args.get("status") or None,
         "event_type": request.args.get("event_type") or None,
     }
-    # A malformed cursor reads as none given: the newest page.
+    # A page link this list never handed out is a 400 naming it (InvalidCursorError).
     page = log.delivery_page(
         project.id,
         env,
-        after=log.KEYSET.decode(request.args.get("after")),
-        before=log.KEYSET.decode(request.args.get("before")),
+        after=log.KEYSET.read(request.args.get("after"), "after"),
+        before=log.KEYSET.read(request.args.get("before"), "before"),
         **filters,
     )
     return render_template(
@@ -88,6 +101,7 @@ def deliveries(project: Project, env: Environment):
         statuses=list(DeliveryStatus),
         event_types=list(EventType),
         resend_form=ResendFailedForm(formdata=None),
+        circuit=log.circuit_status(project.id, env),
     )
 
 
@@ -109,7 +123,9 @@ def resend_failed_deliveries(project: Project, env: Environment):
 @project_page
 def delivery_detail(project: Project, env: Environment, delivery_id: str):
     detail = log.delivery_detail(project.id, env, delivery_id)
-    return render_template("portal/delivery.html", detail=detail)
+    return render_template(
+        "portal/delivery.html", detail=detail, circuit=log.circuit_status(project.id, env)
+    )
 
 
 @bp.post("/projects/<project_id>/deliveries/<delivery_id>/resend")
@@ -137,7 +153,11 @@ def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
         rotated=rotated,
         previous_until=previous_secret_until(endpoint),
         waiting=log.waiting_count(project.id, env),
+        circuit=log.circuit_status(project.id, env),
         grace_hours=current_app.config["CREDENTIAL_GRACE_HOURS"],
+        max_in_flight=current_app.config["WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"],
+        failures_to_open=FAILURES_TO_OPEN,
+        test_events_per_minute=MAX_PER_WINDOW,
     )
 
 

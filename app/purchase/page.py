@@ -5,13 +5,17 @@ string except `order_id` and the no-JavaScript refresh counter."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import idna
 from flask import url_for
 
 from app.formatting import format_rupiah
-from app.models import PaymentStatus
+from app.models import Environment, PaymentStatus
 from app.services.checkout.lookup import PaymentView
 
 # How long the success state shows before it sends the buyer back to the store.
@@ -78,6 +82,12 @@ PHRASES = {
     "go_now": "Kembali ke toko sekarang",
     "go": "Kembali ke toko",
 }
+# On every page of a sandbox payment: anyone can make one for free, so without it a sandbox
+# "Pembayaran berhasil" on our domain could pass for a real payment.
+TEST_MODE_NOTICE = "Mode uji coba — tidak ada uang sungguhan"
+# A host name as a browser shows it: ASCII letters, digits, dots, hyphens (and underscores,
+# which browsers accept though IDNA does not).
+_ASCII_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class CallbackPage:
     poll_interval_ms: int
     poll_limit_ms: int
     store_url: str | None = None  # the validated store URL, only on final states
+    store_host: str | None = None  # where store_url goes, as the countdown names it
     auto_return: bool = False  # settlement with a store URL: count down, then go
     refresh: Refresh | None = None
     check_again_url: str | None = None  # pending without JavaScript, refreshes used up
@@ -106,6 +117,14 @@ class CallbackPage:
     @property
     def pending(self) -> bool:
         return self.state == "pending"
+
+    @property
+    def test_mode(self) -> bool:
+        return self.payment is not None and self.payment.environment == Environment.SANDBOX
+
+    @property
+    def test_mode_notice(self) -> str:
+        return TEST_MODE_NOTICE
 
     @property
     def redirect_seconds(self) -> int:
@@ -132,12 +151,15 @@ def build_callback_page(
             return _page(view.status, view, refresh=Refresh(interval_seconds, url), **timing)
         again = url_for("purchase.callback", order_id=view.purchase_id)
         return _page(view.status, view, message=PHRASES["stalled"], check_again_url=again, **timing)
-    auto_return = view.status == PaymentStatus.SETTLEMENT and view.redirect_url is not None
+    store_host = destination_host(view.redirect_url)
+    # The buyer is sent on by itself only where the page can say honestly where to.
+    auto_return = view.status == PaymentStatus.SETTLEMENT and store_host is not None
     return _page(
         view.status,
         view,
         message=PHRASES["settlement_redirect"] if auto_return else None,
         store_url=view.redirect_url,
+        store_host=store_host,
         auto_return=auto_return,
         # Without JavaScript the success page still takes the buyer home; no other state does.
         refresh=Refresh(STORE_REDIRECT_SECONDS, view.redirect_url) if auto_return else None,
@@ -162,6 +184,34 @@ def _page(
         http_status=http_status,
         **fields,
     )
+
+
+def destination_host(url: str | None) -> str | None:
+    """The host a URL sends the buyer to, as the countdown names it: never the userinfo (in
+    `https://toko.example@evil.example/` the host is evil.example), and an international name
+    in its ASCII (punycode) form, so look-alike letters cannot pass for another shop's name.
+    The same UTS 46 mapping browsers use, so the name shown is the one they go to. None when
+    there is no host, or it cannot be shown that way (the page then offers a link, and never
+    sends the buyer anywhere by itself)."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname  # lower case, without userinfo or port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if ":" in host:
+        try:
+            return f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            return None
+    try:
+        host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        if not host.isascii():
+            return None
+    return host if _ASCII_HOST.fullmatch(host) else None
 
 
 def client_texts() -> dict:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app, redirect, render_template, request
-from werkzeug.exceptions import NotFound
 
 from app.errors import NotFoundError
 from app.http_headers import protect
 from app.purchase import bp
-from app.purchase.page import build_callback_page, client_texts
-from app.services.checkout.lookup import find_purchase_view, invoice_destination
+from app.purchase.page import CallbackPage, build_callback_page, client_texts
+from app.services.checkout.lookup import PaymentView, find_purchase_view, invoice_destination
 
 protect(bp)
 
@@ -30,16 +29,25 @@ def callback():
     # transaction_status in the query string is not.
     order_id = request.args.get("order_id", "")
     view = find_purchase_view(order_id) if len(order_id) <= 64 else None
-    page = build_callback_page(
-        view,
-        refreshes=request.args.get("r", 0, type=int),
-        interval_seconds=current_app.config["CALLBACK_POLL_INTERVAL_SECONDS"],
-        limit_seconds=current_app.config["CALLBACK_POLL_LIMIT_SECONDS"],
-    )
-    texts = client_texts() if page.pending else None
-    return render_template("purchase/callback.html", page=page, texts=texts), page.http_status
+    return _render(_page(view, refreshes=request.args.get("r", 0, type=int)))
 
 
 @bp.errorhandler(NotFoundError)
 def no_such_payment(_exc):
-    return current_app.handle_http_exception(NotFound())
+    # An invoice link to no payment: the buyer's own "Pesanan tidak ditemukan" (404), in
+    # Bahasa Indonesia like every page of theirs.
+    return _render(_page(None, refreshes=0))
+
+
+def _page(view: PaymentView | None, refreshes: int) -> CallbackPage:
+    return build_callback_page(
+        view,
+        refreshes=refreshes,
+        interval_seconds=current_app.config["CALLBACK_POLL_INTERVAL_SECONDS"],
+        limit_seconds=current_app.config["CALLBACK_POLL_LIMIT_SECONDS"],
+    )
+
+
+def _render(page: CallbackPage):
+    texts = client_texts() if page.pending else None
+    return render_template("purchase/callback.html", page=page, texts=texts), page.http_status

@@ -2,7 +2,8 @@
  *
  * The server already painted the true state from our own record; this script only improves it:
  * while the payment is pending it asks the verify endpoint every few seconds for a limited time,
- * then offers "Cek lagi"; on success with a store URL it counts down and goes back to the store.
+ * then offers "Cek lagi"; on success with a store URL it counts down, naming the host it sends
+ * the buyer to, and goes back to the store.
  * Browsers without JavaScript get a bounded <noscript> refresh instead. No framework, no CDN.
  */
 (function () {
@@ -58,10 +59,28 @@
     byId("store-return").hidden = false;
   }
 
+  // The host the browser will really go to, as its URL parser reads it: never the userinfo
+  // (https://toko.example@evil.example/ goes to evil.example), an international name in its
+  // ASCII (punycode) form, so look-alike letters cannot pass for another shop's name.
+  function hostOf(url) {
+    try {
+      return new URL(url).hostname;
+    } catch (error) {
+      return "";
+    }
+  }
+
   function returnToStore(value, label) {
     var url = storeUrl(value);
     if (!url) return;
+    var host = hostOf(url);
+    if (!host) {
+      // Never send the buyer somewhere the page cannot name: a link they may follow instead.
+      showStoreLink(url, texts ? texts.go : null, false);
+      return;
+    }
     showStoreLink(url, label, true);
+    byId("redirect-host").textContent = host; // text, never markup
     var note = byId("redirect-note");
     var count = byId("countdown");
     var left = redirectSeconds;

@@ -1,16 +1,21 @@
 """The buyer's callback page in real headless Chromium on a 360 px phone: it turns to
-"Pembayaran berhasil" by itself, stops polling at its limit, takes the buyer back to the store, and
-works without JavaScript. Payments move only through signed Midtrans notifications sent to the
+"Pembayaran berhasil" by itself, stops polling at its limit, takes the buyer back to the store
+(naming the host it goes to), says plainly that a sandbox payment is a test, and works without
+JavaScript. Payments move only through signed Midtrans notifications sent to the
 live server, as in production. Each state leaves a screenshot in test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from playwright.sync_api import Page, Route, expect
+from sqlalchemy import update
 
+from app.extensions import db
+from app.models import Project
 from tests.browser.conftest import PHONE, screenshot
 from tests.callback_flow import TITLES, midtrans_says, move_to
 from tests.helpers import CALLBACK_URL, NOTIFY_URL, create_payment
@@ -18,6 +23,7 @@ from tests.helpers import CALLBACK_URL, NOTIFY_URL, create_payment
 pytestmark = pytest.mark.browser
 
 STORE_URL = "https://karejo.example/warung-bu-sari"
+NOTICE = "Mode uji coba — tidak ada uang sungguhan"
 SHOP = {
     "order_id": "INV-2026-0001",
     "item_name": "Nasi Goreng Spesial",
@@ -63,6 +69,7 @@ TEXT_SELECTORS = [
     ".progress-label",
     ".redirect-note",
     ".footnote",
+    ".test-mode",
 ]
 
 
@@ -181,7 +188,10 @@ def test_success_counts_down_and_returns_to_the_store(
     midtrans_notifies(live_server, fake_midtrans, purchase_id, "settlement")
     expect(title(page)).to_have_text(TITLES["settlement"], timeout=4000)
     shown_at = time.monotonic()
-    expect(page.locator("#redirect-note")).to_contain_text("Kembali ke toko dalam")
+    expect(page.locator("#redirect-note")).to_contain_text(
+        "Anda akan diarahkan ke karejo.example dalam"
+    )
+    expect(page.locator("#test-mode")).to_have_text(NOTICE)
     expect(page.get_by_role("link", name="Kembali ke toko sekarang")).to_have_attribute(
         "href", STORE_URL
     )
@@ -190,6 +200,84 @@ def test_success_counts_down_and_returns_to_the_store(
     page.wait_for_url(STORE_URL, timeout=8000)
     assert time.monotonic() - shown_at >= 4  # the buyer had the countdown to read
     expect(page.locator("h1")).to_have_text("Toko Warung Bu Sari")
+
+
+def test_the_countdown_after_polling_names_the_host_the_browser_really_goes_to(
+    app, client, project, fake_midtrans, live_server, phone
+):
+    # Stored as it is (validation refuses a user name today; the page must not rely on it):
+    # the text before the @ is no host, and look-alike letters show in their ASCII form.
+    with app.app_context():
+        db.session.execute(
+            update(Project)
+            .where(Project.id == project.project_id)
+            .values(store_url_template="https://karejo.example@t\u00f6k\u00f6.example/{store_slug}")
+        )
+        db.session.commit()
+    purchase_id = create_payment(client, project, **SHOP_WITH_RETURN)
+    page = phone()
+    arrived: list[str] = []
+
+    def fulfil(route: Route) -> None:
+        arrived.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<h1>elsewhere</h1>")
+
+    page.route(lambda url: urlsplit(url).hostname == "xn--tk-fkab.example", fulfil)
+    open_callback(page, purchase_id)
+    expect(page.locator("#redirect-note")).to_be_hidden()
+
+    midtrans_notifies(live_server, fake_midtrans, purchase_id, "settlement")
+
+    note = page.locator("#redirect-note")
+    expect(note).to_have_text(
+        "Anda akan diarahkan ke xn--tk-fkab.example dalam 5 detik.", timeout=4000
+    )
+    expect(page.locator("#redirect-host")).to_have_text("xn--tk-fkab.example")
+    assert "karejo" not in note.inner_text()
+    page.wait_for_url(lambda url: urlsplit(url).hostname == "xn--tk-fkab.example", timeout=8000)
+    [url] = arrived
+    assert (urlsplit(url).hostname, urlsplit(url).path) == (
+        "xn--tk-fkab.example",
+        "/warung-bu-sari",
+    )
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+@pytest.mark.parametrize("status", ["pending", "settlement", "cancel", "refund"])
+def test_a_sandbox_payment_says_it_is_a_test_at_the_top_of_a_phone_screen(
+    client, project, fake_midtrans, phone, store_site, status, javascript
+):
+    purchase_id = create_payment(client, project, **SHOP_WITH_RETURN)
+    move_to(client, fake_midtrans, purchase_id, status)
+    page = phone(javascript=javascript)
+    store_site(page)
+    open_callback(page, purchase_id)
+
+    notice = page.locator("#test-mode")
+    expect(notice).to_have_text(NOTICE)
+    expect(notice).to_be_in_viewport()  # seen without scrolling
+    box = notice.bounding_box()
+    assert box["y"] < page.locator("#status-title").bounding_box()["y"]  # read first
+    assert box["width"] >= PHONE["width"] * 0.8 and box["height"] >= 30  # prominent
+    assert fits_the_phone(page)
+    ratios = dict(page.evaluate(CONTRAST_JS, [".test-mode"]))
+    assert ratios[".test-mode"] >= 7
+    if status == "settlement":
+        expect(page.locator("#redirect-note")).to_have_text(
+            "Anda akan diarahkan ke karejo.example dalam 5 detik."
+        )
+    screenshot(page, f"sandbox-{status}{'' if javascript else '-nojs'}")
+
+
+def test_a_production_payment_shows_no_test_notice(client, project, fake_midtrans, phone):
+    purchase_id = create_payment(client, project, "production", **SHOP)
+    move_to(client, fake_midtrans, purchase_id, "settlement")
+    page = phone()
+    open_callback(page, purchase_id)
+
+    expect(title(page)).to_have_text(TITLES["settlement"])
+    expect(page.locator("#test-mode")).to_have_count(0)
+    assert "uji coba" not in page.locator("body").inner_text()
 
 
 def test_the_go_now_link_returns_at_once(client, project, fake_midtrans, phone, store_site):

@@ -248,7 +248,7 @@ def test_success_with_a_store_url_says_so_and_counts_down(client, payment_in):
     assert page.find("section", id="payment")["data-redirect-url"] == STORE_URL
     assert page.find("a", id="store-link")["href"] == STORE_URL
     assert "Kembali ke toko sekarang" in text_of(page)
-    assert "Kembali ke toko dalam 5 detik" in text_of(page)
+    assert "Anda akan diarahkan ke karejo.example dalam 5 detik" in text_of(page)
     # Without JavaScript the same return happens through a <noscript> refresh.
     assert meta_refresh(page) == f"5;url={STORE_URL}"
 

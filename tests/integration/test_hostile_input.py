@@ -5,23 +5,38 @@ notification carrying one is still stored first."""
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
-from app.models import Payment, PaymentEvent, Project
+from app.models import (
+    DeliveryStatus,
+    EventType,
+    Payment,
+    PaymentEvent,
+    Project,
+    WebhookDelivery,
+)
+from app.services.outbox.events import new_delivery
 from tests.helpers import (
     CHECKOUT_URL,
     VERIFY_URL,
+    add_payment,
     checkout_body,
     create_payment,
+    link,
+    linked_ids,
     notification,
     row_count,
+    text_of,
 )
-from tests.portal_client import post_form, post_with_token
+from tests.portal_client import csrf_token, post_form, post_with_token
 from tests.webhook_flow import post_notification
 
 
@@ -252,3 +267,163 @@ def test_a_failed_statement_names_no_bound_value_in_its_error(app):
         db.session.rollback()
 
     assert "ani@example.com" not in str(failure.value)
+
+
+# -- dates and page cursors at the edge of the calendar -------------------------------------------
+
+# 9999-12-31T23:59:59 UTC in microseconds since the Unix epoch, as the page cursors count.
+LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+LAST_MICROS = LAST_SECOND // timedelta(microseconds=1)
+FIRST_MICROS = (datetime(1, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+    microseconds=1
+)
+
+
+def _cursor(text: str) -> str:
+    """A page cursor as the lists hand them out: url-safe base64 of "<micros>.<id>"."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+HOSTILE_CURSORS = [  # each a cursor for a row id: (row id) -> the text of the parameter
+    pytest.param(lambda row_id: _cursor(f"{LAST_MICROS}.{row_id}"), id="9999-12-31T23:59:59"),
+    pytest.param(
+        lambda row_id: _cursor(f"{LAST_MICROS + 999_999}.{row_id}"), id="the-last-microsecond"
+    ),
+    pytest.param(lambda row_id: _cursor(f"{FIRST_MICROS}.{row_id}"), id="0001-01-01"),
+    pytest.param(lambda row_id: _cursor(f"{LAST_MICROS * 10}.{row_id}"), id="year-beyond-9999"),
+    pytest.param(lambda row_id: _cursor(f"{10**40}.{row_id}"), id="far-beyond-any-year"),
+    pytest.param(lambda row_id: "%ED%A0%80", id="lone-surrogate-as-utf8"),
+    pytest.param(
+        lambda row_id: _cursor(f"1778000000000000.{row_id}") + "%ED%A0%80",
+        id="cursor-and-a-surrogate",
+    ),
+]
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize("cursor", HOSTILE_CURSORS)
+def test_a_payments_page_link_at_the_edge_of_the_calendar_is_a_400_naming_it(
+    app, client, mine, direction, cursor
+):
+    with app.app_context():
+        listed = add_payment(mine.project_id, datetime(2026, 5, 5, 3, 0, tzinfo=UTC))
+    query = f"env=sandbox&{direction}={cursor(1)}"
+
+    response = client.get(f"/projects/{mine.project_id}/payments?{query}")
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"That page link ({direction}) is not valid" in text_of(page)
+    assert listed in page  # the newest payments, shown instead
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize("cursor", HOSTILE_CURSORS)
+def test_a_delivery_log_page_link_at_the_edge_of_the_calendar_is_a_400_naming_it(
+    app, client, mine, direction, cursor
+):
+    query = f"env=sandbox&{direction}={cursor('evt_abc')}"
+
+    response = client.get(f"/projects/{mine.project_id}/deliveries?{query}")
+
+    assert response.status_code == 400
+    assert f"{direction} is not a valid page link" in text_of(response)
+
+
+def test_a_cursor_the_list_handed_out_still_pages(app, client, mine):
+    # The guard refuses only what no row can have: an ordinary "Older" link still works.
+    with app.app_context():
+        for minute in range(51):
+            add_payment(mine.project_id, datetime(2026, 5, 5, 3, minute, tzinfo=UTC))
+    first = client.get(f"/projects/{mine.project_id}/payments?env=sandbox")
+
+    older = client.get(link(first, rel="next"))
+
+    assert older.status_code == 200
+    assert len(linked_ids(older, "/payments/")) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "label"),
+    [
+        ("to=9999-12-31", "To"),  # the day after it cannot be represented
+        ("from=0001-01-01", "From"),  # its WIB start is before year 1 in UTC
+        ("from=0001-01-01&to=9999-12-31", "From"),
+        ("to=0001-01-01", "To"),
+        ("from=9999-12-31", "From"),
+        ("from=10000-01-01", "From"),
+        ("from=0000-12-31", "From"),
+        ("to=-0001-01-01", "To"),
+        ("from=1969-12-31", "From"),  # before the Unix epoch: no payment is that old
+        ("from=%ED%A0%80", "From"),
+        ("to=2026-05-05%ED%A0%80", "To"),
+    ],
+)
+def test_a_date_filter_at_the_edge_of_the_calendar_is_a_400_naming_it(
+    app, client, mine, query, label
+):
+    with app.app_context():
+        listed = add_payment(mine.project_id, datetime(2026, 5, 5, 3, 0, tzinfo=UTC))
+
+    response = client.get(f"/projects/{mine.project_id}/payments?env=sandbox&{query}")
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"{label} must be a date as YYYY-MM-DD" in text_of(page)
+    assert listed in page  # shown without the refused filter, as the message says
+
+
+@pytest.mark.parametrize("query", ["from=2026-05-05%00", "to=%00", "after=%00", "before=x%00"])
+def test_a_nul_in_a_date_filter_or_cursor_is_a_400(client, mine, query):
+    for path in ("payments", "deliveries"):
+        response = client.get(f"/projects/{mine.project_id}/{path}?env=sandbox&{query}")
+        assert response.status_code == 400
+        assert "NUL" in text_of(response)
+
+
+def test_the_widest_representable_date_range_still_lists(app, client, mine):
+    with app.app_context():
+        listed = add_payment(mine.project_id, datetime(2026, 5, 5, 3, 0, tzinfo=UTC))
+
+    response = client.get(
+        f"/projects/{mine.project_id}/payments?env=sandbox&from=1970-01-02&to=9998-12-30"
+    )
+
+    assert response.status_code == 200
+    assert listed in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        "0001-01-01T00:00",  # read as WIB, it begins before year 1 in UTC
+        "0001-01-01T03:00+05:00",
+        "9999-12-31T23:59-10:00",  # after year 9999 in UTC
+        "9999-12-31T23:59",
+        "1969-12-31T23:00",
+        "2026-05-05T08:00\udfff",
+    ],
+)
+def test_resending_failed_deliveries_since_the_edge_of_the_calendar_is_refused(
+    app, client, mine, since
+):
+    with app.app_context():
+        failed = new_delivery(mine.project_id, "sandbox", EventType.TEST, {"event": "test.ping"})
+        failed.status = DeliveryStatus.FAILED
+        db.session.commit()
+        failed_id = failed.id
+
+    # Sent as a browser would send the bytes (a lone surrogate as its raw UTF-8 form).
+    form = urlencode({"csrf_token": csrf_token(client, "/projects")})
+    form += "&since=" + quote(since.encode("utf-8", "surrogatepass"))
+    response = client.post(
+        f"/projects/{mine.project_id}/deliveries/resend-failed?env=sandbox",
+        data=form,
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 303
+    shown = client.get(response.headers["Location"])
+    assert "Enter the time to resend from" in text_of(shown)
+    with app.app_context():
+        assert db.session.get(WebhookDelivery, failed_id).status == DeliveryStatus.FAILED

@@ -124,6 +124,7 @@ def test_after_a_rotation_the_old_secret_works_until_the_grace_ends(app, client,
 
     clock.move_to(expires_at + timedelta(seconds=1))  # the grace ends
     assert not works(app, mine.sandbox_id, mine.sandbox_secret)
+    log_in(client)  # a day on, the portal session has ended (idle timeout)
     assert "expired" in client.get(keys_url(mine.project_id)).get_data(as_text=True)
 
 

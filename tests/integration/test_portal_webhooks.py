@@ -17,7 +17,7 @@ from app.models import DeliveryStatus, Environment, EventType, WebhookDelivery
 from app.services.outbox.endpoints import endpoint_for
 from app.services.outbox.events import new_delivery
 from tests.helpers import ISO_Z, MERCHANT_URL, ProjectKeys
-from tests.portal_client import post_with_token
+from tests.portal_client import log_in, post_with_token
 from tests.receiver import MerchantReceiver
 from tests.webhook_flow import (
     after_the_rotation_grace,
@@ -208,6 +208,7 @@ def test_rotate_shows_the_new_secret_and_until_when_the_old_one_signs(app, clien
 def test_reveal_after_the_grace_shows_only_the_current_secret(app, client, mine, clock):
     post(client, mine.project_id, "webhooks/secret/rotate")
     after_the_rotation_grace(clock, app, mine)
+    log_in(client)  # a day on, the portal session has ended (idle timeout)
 
     page = post(client, mine.project_id, "webhooks/secret").get_data(as_text=True)
 

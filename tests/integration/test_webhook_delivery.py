@@ -5,6 +5,7 @@ hand, secret rotation, the SSRF guard, the RQ worker, and one delivery at a time
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from datetime import timedelta
@@ -369,21 +370,27 @@ def test_after_the_rotation_grace_only_the_new_secret_signs(app, project, event,
 # -- the SSRF guard ----------------------------------------------------------------------------
 
 
-def test_the_ssrf_guard_refuses_a_loopback_receiver_and_logs_why(app, event):
+def test_the_ssrf_guard_refuses_a_loopback_receiver_and_logs_why(app, event, caplog):
     with MerchantReceiver() as receiver:
-        event_id = event(receiver.url)
-        # Saving a literal loopback URL is refused too; here the address is only found at
-        # send time (as for a host name that resolves to it, or DNS that changed since).
+        # A host name that resolves to loopback: the address is only found at send time (as for
+        # DNS that changed since the URL was saved).
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        event_id = event(url)
         app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = False
 
-        outcome = attempt_delivery(app, event_id)
+        with caplog.at_level(logging.WARNING, logger="app.services.outbox.transport"):
+            outcome = attempt_delivery(app, event_id)
 
         assert receiver.received == []
     [attempt] = attempt_rows(app, event_id)
     assert outcome == "pending"
     assert attempt["http_status"] is None
-    assert attempt["error"] == "refused by the SSRF guard: 127.0.0.1 is loopback"
-    assert attempt["url"] == receiver.url
+    assert attempt["url"] == url
+    # The tenant reads that it was refused, never what our resolver answered…
+    assert attempt["error"] == "refused: not a public address"
+    assert delivery_row(app, event_id)["last_error"] == "refused: not a public address"
+    # …which the operator finds in the server log.
+    assert "localhost refused by the SSRF guard: 127.0.0.1 is loopback" in caplog.text
 
 
 # -- through RQ, and one at a time -------------------------------------------------------------

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -506,3 +507,41 @@ def test_redis_dying_mid_delivery_neither_loses_the_outcome_nor_the_worker(harne
     assert {row["id"]: row["attempt_count"] for row in rows}[first_delivery["id"]] == 1
     assert len(harness.receiver.received) == 2
     assert worker.alive(), f"the worker did not survive Redis going away\n{harness.logs()}"
+
+
+# -- 6. one endpoint's share, over two worker processes ----------------------------------------
+
+
+def test_two_worker_processes_give_a_silent_endpoint_one_slot_and_others_go_first(harness):
+    """A tenant whose endpoint never answers, and another's prompt one. Each worker process
+    counts the silent endpoint's attempts in flight in the database before claiming: with a
+    limit of one, the second process defers the silent tenant's events and delivers the other
+    tenant's purchase at once."""
+    harness.environ["WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"] = "1"
+    with MerchantReceiver(default=Reply(status=200, delay=60)) as silent:
+        with harness.app.app_context():
+            quiet = new_project(
+                name="Toko Sunyi", owner="sunyi@example.com", webhook_url=silent.url
+            )
+        harness.start_worker()
+        harness.start_worker()
+        harness.wait_for_rq_worker(2)
+
+        for n in range(3):
+            purchase = create_payment(harness.client, quiet, order_id=f"sunyi-{n}")
+            assert (
+                midtrans_moves(harness.client, harness.fake, purchase, "settlement").status_code
+                == 200
+            )
+        purchase_id = harness.checkout()
+        settled = harness.settle(purchase_id)
+        settled_at = time.time()
+
+        assert settled.status_code == 200, settled.body
+        [received] = harness.wait_for_webhooks(1, timeout=WEBHOOK_TIMEOUT)
+        assert received.at - settled_at < WEBHOOK_TIMEOUT  # not behind the silent attempts
+        harness.assert_item_purchased(received, purchase_id)
+        # The silent endpoint gets its attempts one after another, never two at once.
+        arrivals = [r.at for r in silent.wait_for(3, timeout=30)]
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert all(gap >= WEBHOOK_TIMEOUT - 0.5 for gap in gaps), (gaps, harness.logs())

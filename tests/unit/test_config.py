@@ -110,9 +110,18 @@ def test_the_simulator_is_on_in_development_only_without_a_sandbox_key(tmp_path)
         ("CHECKOUT_EXPIRY_MINUTES", "soon"),
         ("CHECKOUT_EXPIRY_MINUTES", "0"),
         ("WEBHOOK_RETRY_SCHEDULE", "5,x"),
+        ("UNVERIFIED_EVENT_RETENTION_DAYS", "a week"),
+        ("UNVERIFIED_EVENT_RETENTION_DAYS", "0"),
         ("LUNAS_ENV", "staging"),
     ],
 )
 def test_malformed_values_name_the_setting(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         config(tmp_path, **{name: value})
+
+
+def test_unverified_notifications_are_kept_seven_days_unless_told(tmp_path):
+    assert config(tmp_path).UNVERIFIED_EVENT_RETENTION_DAYS == 7
+    assert (
+        config(tmp_path, UNVERIFIED_EVENT_RETENTION_DAYS="30").UNVERIFIED_EVENT_RETENTION_DAYS == 30
+    )

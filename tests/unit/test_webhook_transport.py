@@ -7,6 +7,7 @@ this machine first installs a tripwire that fails any connection attempt."""
 from __future__ import annotations
 
 import datetime
+import logging
 import socket
 import ssl
 import threading
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from app.models import EndpointFailure
 from app.services.outbox import transport
 from app.services.outbox.transport import forbidden_reason
 from tests.receiver import MerchantReceiver
@@ -134,7 +136,8 @@ def test_the_tripwire_catches_a_connection_the_guard_lets_through(tripwire):
 
     assert len(tripwire.attempts) == 1
     assert result.http_status is None
-    assert result.error is not None
+    assert result.error == "connection refused"
+    assert result.failure == EndpointFailure.CONNECTION  # what the circuit breaker counts
 
 
 # -- refused before connecting -----------------------------------------------------------------
@@ -157,26 +160,33 @@ def test_the_guard_refuses_a_private_target_before_connecting(tripwire, url):
 
     assert tripwire.attempts == []
     assert result.http_status is None
-    assert "SSRF guard" in result.error
+    assert result.error == "refused: not a public address"
 
 
-def test_the_refusal_names_the_address_and_why(tripwire):
-    result = post("http://169.254.169.254/latest/meta-data/", allow_private=False)
+def test_the_refusal_keeps_the_address_and_why_for_the_server_log_only(tripwire, caplog):
+    with caplog.at_level(logging.WARNING, logger="app.services.outbox.transport"):
+        result = post("http://169.254.169.254/latest/meta-data/", allow_private=False)
 
-    assert result.error == "refused by the SSRF guard: 169.254.169.254 is private"
+    assert result.error == "refused: not a public address"
+    assert "169.254.169.254" not in result.error
+    assert result.failure is None  # the endpoint did not fail: nothing left this machine
+    assert "refused by the SSRF guard: 169.254.169.254 is private" in caplog.text
 
 
-def test_a_host_name_is_judged_by_the_addresses_it_resolves_to(tripwire, monkeypatch):
+def test_a_host_name_is_judged_by_the_addresses_it_resolves_to(tripwire, monkeypatch, caplog):
     def resolve(host, port, *args, **kwargs):
         assert host == "hooks.merchant.example"
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
 
-    result = post("http://hooks.merchant.example/lunas", allow_private=False)
+    with caplog.at_level(logging.WARNING, logger="app.services.outbox.transport"):
+        result = post("http://hooks.merchant.example/lunas", allow_private=False)
 
     assert tripwire.attempts == []
-    assert result.error == "refused by the SSRF guard: 10.1.2.3 is private"
+    assert result.error == "refused: not a public address"
+    assert "10.1.2.3" not in result.error
+    assert "hooks.merchant.example refused by the SSRF guard: 10.1.2.3 is private" in caplog.text
 
 
 def test_the_guard_connects_only_to_an_address_it_checked(tripwire, monkeypatch):
@@ -212,7 +222,7 @@ def test_without_private_targets_a_local_receiver_gets_nothing():
         result = post(receiver.url, allow_private=False)
 
         assert receiver.received == []
-    assert "SSRF guard" in result.error
+    assert result.error == "refused: not a public address"
 
 
 # -- HTTPS through the guard -------------------------------------------------------------------
@@ -337,5 +347,6 @@ def test_a_server_trickling_its_answer_is_cut_at_the_whole_request_timeout():
 
     # then the attempt ends at about the timeout, as a timeout, not 20 s later
     assert result.error == "timed out after 1 s"
+    assert result.failure == EndpointFailure.TIMEOUT  # what the circuit breaker counts
     assert result.http_status is None
     assert elapsed < 2.0

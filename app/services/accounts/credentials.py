@@ -10,9 +10,9 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import select
 
-from app.errors import NotFoundError, ValidationError
+from app.errors import NotFoundError, ServiceError, ValidationError
 from app.extensions import db
-from app.models import ApiClient, ClientSecret, Environment
+from app.models import ApiClient, ClientSecret, Environment, Project, User
 from app.models.base import utcnow
 from app.security import hash_secret, random_token
 from app.text import has_nul
@@ -54,14 +54,32 @@ class SecretSummary:
         return self.state in (SecretState.LIVE, SecretState.GRACE)
 
 
-def new_api_client(project_id: str, environment: Environment) -> tuple[ApiClient, str]:
-    """An ApiClient with its first secret, added to the session (the caller commits)."""
+class EmailNotVerifiedError(ServiceError):
+    code = "email_not_verified"
+    http_status = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            "confirm your email address (the link we mailed you) before creating production keys"
+        )
+
+
+def may_hold_secret(owner: User, environment: Environment) -> bool:
+    """Production secrets take real money: only for an owner whose address is proven."""
+    return environment is not Environment.PRODUCTION or owner.email_verified
+
+
+def new_api_client(
+    project_id: str, environment: Environment, with_secret: bool = True
+) -> tuple[ApiClient, str | None]:
+    """An ApiClient with its first secret (unless told not to), added to the session (the
+    caller commits)."""
     client_prefix, _ = _PREFIXES[environment]
     client = ApiClient(
         project_id=project_id, environment=environment, client_id=client_prefix + random_token(24)
     )
     db.session.add(client)
-    secret = _add_secret(client, environment)
+    secret = _add_secret(client, environment) if with_secret else None
     return client, secret
 
 
@@ -96,7 +114,11 @@ def rotate_project_secret(
     project_id: str, environment: Environment, revoke_old_now: bool = False
 ) -> IssuedSecret:
     """rotate_secret for one project environment. The client row is locked so that two
-    rotations at once queue up: the second then sees (and gives a grace to) the first's."""
+    rotations at once queue up: the second then sees (and gives a grace to) the first's.
+    Refused for production while the owner's email is unverified."""
+    project = db.session.get(Project, project_id)
+    if project is None or not may_hold_secret(project.owner, environment):
+        raise EmailNotVerifiedError()
     return rotate_secret(api_client_of(project_id, environment, lock=True), revoke_old_now)
 
 

@@ -13,7 +13,7 @@ from app.errors import ValidationError
 from app.extensions import db
 from app.models import Environment, Project, User
 from app.security import random_token
-from app.services.accounts.credentials import new_api_client
+from app.services.accounts.credentials import may_hold_secret, new_api_client
 from app.services.outbox.endpoints import add_endpoint, validate_webhook_url
 from app.services.urls import require_scheme
 
@@ -24,7 +24,7 @@ MAX_NAME_LENGTH = 100
 @dataclass(frozen=True)
 class EnvironmentKeys:
     client_id: str
-    client_secret: str
+    client_secret: str | None  # None: production for an owner whose email is unverified
     webhook_url: str | None
     webhook_secret: str
 
@@ -51,7 +51,10 @@ def create_project(
     db.session.flush()
     keys = {}
     for environment in Environment:
-        client, client_secret = new_api_client(project.id, environment)
+        # An unverified owner's production client has no secret until the address is proven.
+        client, client_secret = new_api_client(
+            project.id, environment, with_secret=may_hold_secret(owner, environment)
+        )
         webhook_secret = add_endpoint(project.id, environment, url)
         keys[environment] = EnvironmentKeys(client.client_id, client_secret, url, webhook_secret)
     db.session.commit()

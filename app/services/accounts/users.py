@@ -1,4 +1,4 @@
-"""Portal users: sign-up, password checks and changes."""
+"""Portal users: sign-up, password checks and changes, email verification."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import User
+from app.models.base import utcnow
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -31,13 +32,19 @@ def normalize_email(email: str) -> str:
     return result.normalized.lower()
 
 
-def create_user(email: str, password: str) -> User:
+def create_user(email: str, password: str, verified: bool = False) -> User:
+    """`verified`: the address is taken as proven (an operator's CLI); otherwise the owner
+    must open the link mailed to it before creating production keys."""
     address = normalize_email(email)
     _check_password_length(password, field="password")
     if find_user_by_email(address) is not None:
         raise EmailTakenError()
     # werkzeug's default is scrypt: deliberately slow, salted.
-    user = User(email=address, password_hash=generate_password_hash(password))
+    user = User(
+        email=address,
+        password_hash=generate_password_hash(password),
+        email_verified_at=utcnow() if verified else None,
+    )
     db.session.add(user)
     try:
         db.session.commit()
@@ -59,14 +66,28 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Bumps session_version too: every session issued before this one stops loading."""
+    """The caller ends the user's other sessions (sessions.end_other_sessions)."""
     if not check_password_hash(user.password_hash, current_password):
         raise ValidationError("current password is incorrect", field="current_password")
-    _check_password_length(new_password, field="new_password")
+    set_password(user, new_password, field="new_password")
+
+
+def set_password(user: User, new_password: str, field: str = "password") -> None:
+    _check_password_length(new_password, field=field)
+    # A fresh salt every time: the hash always changes, which is what makes a reset link
+    # single-use (app/services/accounts/tokens.py).
     user.password_hash = generate_password_hash(new_password)
-    # In SQL, so two concurrent changes cannot land on the same version.
-    user.session_version = User.session_version + 1
     db.session.commit()
+
+
+def password_matches(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
+def mark_email_verified(user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        db.session.commit()
 
 
 def find_user_by_email(email: str) -> User | None:

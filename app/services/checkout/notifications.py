@@ -73,15 +73,19 @@ def record_notification(raw_body: bytes, headers: dict[str, str], remote_addr: s
 
 def process_notification(event_id: int) -> EventOutcome:
     """Parse, find the payment, check the signature, confirm with Get Status, apply.
-    Raises a ServiceError (already recorded on the event) to refuse."""
+    Raises a ServiceError (already recorded on the event) to refuse.
+
+    The event joins the payment's timeline (payment_id) only once its signature verifies:
+    anyone who knows a purchase id can post a notification naming it, and what they post must
+    never reach the merchant's pages. Until then it is an unverified event, kept apart for the
+    operator (app/services/checkout/unverified.py) and purged after a few days."""
     event = db.session.get(PaymentEvent, event_id)
     with _refusals_recorded(event):
         data = _parse(event)
+        event.transaction_status = data["transaction_status"][:32]
         payment = _find_payment(data["order_id"])
         if payment is None:
             raise Refused(EventOutcome.UNKNOWN_ORDER, NotFoundError("unknown order_id", "order_id"))
-        event.payment_id = payment.id
-        event.transaction_status = data["transaction_status"][:32]
         try:
             settings = settings_for(payment.environment)
         except MidtransUnavailableError as exc:
@@ -96,7 +100,9 @@ def process_notification(event_id: int) -> EventOutcome:
             raise Refused(
                 EventOutcome.REJECTED, InvalidSignatureError("signature_key does not match")
             )
-        payment_id = payment.id
+        # Midtrans signed it (with this payment's environment's key): from here on it is part
+        # of this payment's history, whatever Get Status then says.
+        event.payment_id = payment_id = payment.id
         # Commit what is known so far: no transaction stays open across the Get Status call.
         db.session.commit()
         truth = data
@@ -169,6 +175,10 @@ def _parse(event: PaymentEvent) -> dict[str, Any]:
     for name, value in data.items():
         if has_nul(value):
             raise Refused(EventOutcome.INVALID, ValidationError(f"{name[:40]!r} {NUL_MESSAGE}"))
+    claimed = data.get("order_id")
+    if isinstance(claimed, str):
+        # What it claims to be about, for the operator: never a link to that payment.
+        event.claimed_order_id = claimed[:64]
     for name in REQUIRED_FIELDS:
         value = data.get(name)
         if not isinstance(value, str) or not value.strip():

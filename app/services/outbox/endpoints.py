@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import DeliveryStatus, Environment, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
 from app.security import decrypt, encrypt
-from app.services.outbox import state
+from app.services.outbox import circuit, state
 from app.services.outbox.queue import enqueue
 from app.services.outbox.signing import SECRET_PREFIX
 from app.services.outbox.transport import forbidden_reason
@@ -63,6 +63,20 @@ def endpoint_for(project_id: str, environment: Environment) -> WebhookEndpoint |
     )
 
 
+def lock_endpoint(project_id: str, environment: Environment) -> WebhookEndpoint | None:
+    """The endpoint, row-locked until the caller's commit, with fresh values. Claims take this
+    lock first (then the delivery's), so attempts in flight are counted one claim at a time."""
+    return db.session.scalar(
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.project_id == project_id,
+            WebhookEndpoint.environment == environment,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def endpoint_of(project_id: str, environment: Environment) -> WebhookEndpoint:
     """The project environment's endpoint (NotFoundError for a project that does not exist)."""
     endpoint = endpoint_for(project_id, environment)
@@ -99,9 +113,13 @@ def reveal_signing_secrets(project_id: str, environment: Environment) -> Signing
 
 
 def set_endpoint_url(project_id: str, environment: Environment, url: str | None) -> list[str]:
-    """Change the URL; events that were waiting for one become due now. Returns their ids."""
+    """Change the URL; events that were waiting for one become due now. Returns their ids.
+    A new URL closes the endpoint's circuit: what failed before says nothing about it."""
     endpoint = endpoint_of(project_id, environment)
-    endpoint.url = validate_webhook_url(url)
+    url = validate_webhook_url(url)
+    if url != endpoint.url:
+        circuit.apply(endpoint, circuit.closed())
+    endpoint.url = url
     released: list[str] = []
     if endpoint.url:
         released = list(

@@ -25,6 +25,7 @@ from app.security import random_token
 from app.services.outbox import state
 from app.services.outbox.endpoints import endpoint_for, endpoint_of, has_url
 from app.services.outbox.queue import enqueue
+from app.services.outbox.test_event_limit import count_test_event
 
 
 def record_payment_events(
@@ -100,9 +101,12 @@ def new_delivery(
 
 
 def send_test_event(project_id: str, environment: Environment) -> WebhookDelivery:
-    """A test.ping to the configured URL, recorded and delivered like any real event."""
+    """A test.ping to the configured URL, recorded and delivered like any real event but
+    attempted once only. TooManyTestEventsError past the limit (test_event_limit.py): then
+    nothing is recorded or sent."""
     if not has_url(endpoint_of(project_id, environment)):
         raise ValidationError("set a webhook URL before sending a test event", field="url")
+    count_test_event(project_id, environment)
     payload = {
         "event": str(EventType.TEST),
         "project_id": project_id,

@@ -22,6 +22,9 @@ from app.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
+from app.models.base import utcnow
+from app.services.outbox import circuit
+from app.services.outbox.endpoints import endpoint_for
 from app.services.reporting.paging import Cursor, Keyset, Page
 
 PAGE_SIZE = 50
@@ -82,6 +85,24 @@ def waiting_count(project_id: str, environment: Environment) -> int:
             WebhookDelivery.status == DeliveryStatus.WAITING_FOR_ENDPOINT,
         )
     )
+
+
+def circuit_status(project_id: str, environment: Environment) -> circuit.CircuitView | None:
+    """The endpoint's circuit when it is not closed (None while it is), with how many events
+    are held for it."""
+    endpoint = endpoint_for(project_id, environment)
+    if endpoint is None or circuit.is_closed(endpoint):
+        return None
+    held = db.session.scalar(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(
+            WebhookDelivery.project_id == project_id,
+            WebhookDelivery.environment == environment,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+    )
+    return circuit.view(endpoint, utcnow(), held)
 
 
 def delivery_page(

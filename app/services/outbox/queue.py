@@ -45,7 +45,9 @@ def enqueue(delivery_ids: list[str], delay_seconds: float = 0) -> None:
 
 def sweep(now: datetime | None = None) -> int:
     """Re-enqueue deliveries that are due but carried by no job: Redis was down, a job was
-    lost, or a worker died holding the delivery (its lease ran out)."""
+    lost, or a worker died holding the delivery (its lease ran out). A deferred delivery (no
+    free slot, an open circuit) is pending with a later due time, so it is found here too
+    once that time has come, whether or not its delayed job ever ran."""
     now = now or utcnow()
     due = list(
         db.session.scalars(

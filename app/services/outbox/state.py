@@ -2,11 +2,15 @@
 row set through the ORM and many set by one UPDATE move the same way).
 
     waiting_for_endpoint ──URL set──▶ pending ──claimed──▶ delivering ──2xx──▶ delivered
-                                        ▲                      │
-                                        └──── retry due ◀──────┤──schedule spent, 410──▶ failed
+                                      ▲   │ ▲                  │
+                                      │   └─┘ deferred         │
+                                      └──── retry due ◀────────┤──schedule spent, 410──▶ failed
     delivered / failed ──resend──▶ pending (or waiting_for_endpoint when no URL is set)
 
-A claim whose lease ran out (its worker died) may be claimed again from `delivering`."""
+A claim whose lease ran out (its worker died) may be claimed again from `delivering`. A due
+delivery whose endpoint has no free slot, or whose circuit is open, is deferred instead of
+claimed: still pending, a little later, with no attempt made or counted. A test event gets one
+attempt, never a retry: its first failure (or a lost attempt) makes it failed."""
 
 from __future__ import annotations
 
@@ -41,6 +45,12 @@ def claimed(now: datetime, lease: timedelta) -> dict[str, Any]:
         leased_until=now + lease,
         attempt_count=WebhookDelivery.attempt_count + 1,
     )
+
+
+def deferred(at: datetime) -> dict[str, Any]:
+    """Due, but not now (the endpoint's attempts in flight are at their limit, or its circuit
+    is open): due again at `at`, its attempts and last error as they were."""
+    return dict(status=DeliveryStatus.PENDING, next_attempt_at=at, leased_until=None)
 
 
 def unclaimed_for_lack_of_url(attempt_count: int) -> dict[str, Any]:

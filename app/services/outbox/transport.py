@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -16,8 +17,16 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
+from app.models import EndpointFailure
+
 EXCERPT_BYTES = 2048
 USER_AGENT = "Lunas-Webhooks/1.0"
+# What a tenant reads when the guard refuses its endpoint. The addresses the name resolved to
+# go to the server log only: telling a tenant what our resolver answers (an internal name's
+# address, say) would turn the guard into a way of mapping our network.
+REFUSED_NOT_PUBLIC = "refused: not a public address"
+
+log = logging.getLogger(__name__)
 
 
 class BlockedTargetError(NewConnectionError):
@@ -72,9 +81,12 @@ class _GuardedConnectionMixin:
                 if reason is None:
                     return self._connect_to(sockaddr[0])
                 refused.append(f"{sockaddr[0]} is {reason}")
-            raise BlockedTargetError(
-                self, f"refused by the SSRF guard: {', '.join(refused) or 'no address'}"
+            log.warning(
+                "webhook target %s refused by the SSRF guard: %s",
+                self._dns_host,
+                ", ".join(refused) or "no address",
             )
+            raise BlockedTargetError(self, REFUSED_NOT_PUBLIC)
         return super()._new_conn()
 
     def _connect_to(self, address: str) -> socket.socket:
@@ -123,6 +135,9 @@ class PostResult:
     error: str | None
     excerpt: str | None
     retry_after: str | None
+    # Set when the endpoint did not answer in time or could not be reached: what its circuit
+    # breaker counts (an answer of any status, or a refusal by the guard, is neither).
+    failure: EndpointFailure | None = None
 
 
 def post(
@@ -154,12 +169,13 @@ def post(
             status = response.status_code
             retry_after = response.headers.get("Retry-After")
     except requests.Timeout:
-        return _failure(started, f"timed out after {timeout:g} s")
+        return _failure(started, f"timed out after {timeout:g} s", EndpointFailure.TIMEOUT)
     except requests.RequestException as exc:
         if cut.is_set():
-            return _failure(started, f"timed out after {timeout:g} s")
+            return _failure(started, f"timed out after {timeout:g} s", EndpointFailure.TIMEOUT)
         if isinstance(exc, requests.ConnectionError):
-            return _failure(started, _connection_error(exc))
+            kind = None if _blocked(exc) else EndpointFailure.CONNECTION
+            return _failure(started, _connection_error(exc), kind)
         return _failure(started, f"request failed: {type(exc).__name__}")
     finally:
         deadline.cancel()
@@ -168,7 +184,12 @@ def post(
     excerpt = raw.decode("utf-8", errors="replace")
     if cut.is_set() or elapsed > timeout:
         return PostResult(
-            status, int(elapsed * 1000), f"timed out after {timeout:g} s", excerpt, None
+            status,
+            int(elapsed * 1000),
+            f"timed out after {timeout:g} s",
+            excerpt,
+            None,
+            EndpointFailure.TIMEOUT,
         )
     return PostResult(status, int(elapsed * 1000), None, excerpt, retry_after)
 
@@ -180,15 +201,24 @@ def _cut(opened: list[socket.socket], cut: threading.Event) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _failure(started: float, error: str) -> PostResult:
-    return PostResult(None, int((time.monotonic() - started) * 1000), error, None, None)
+def _failure(started: float, error: str, failure: EndpointFailure | None = None) -> PostResult:
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    return PostResult(None, elapsed_ms, error, None, None, failure)
+
+
+def _cause(exc: requests.ConnectionError) -> BaseException:
+    reason = exc.args[0] if exc.args else exc
+    return getattr(reason, "reason", reason)
+
+
+def _blocked(exc: requests.ConnectionError) -> bool:
+    return isinstance(_cause(exc), BlockedTargetError)
 
 
 def _connection_error(exc: requests.ConnectionError) -> str:
-    reason = exc.args[0] if exc.args else exc
-    cause = getattr(reason, "reason", reason)
+    cause = _cause(exc)
     if isinstance(cause, BlockedTargetError):
-        return str(cause).split(": ", 1)[-1]
+        return REFUSED_NOT_PUBLIC
     if isinstance(cause, NewConnectionError) and "Connection refused" in str(cause):
         return "connection refused"
     text = str(cause)

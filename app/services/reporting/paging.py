@@ -4,7 +4,11 @@ that a page costs one index range scan however deep it is (docs/PERFORMANCE.md).
 One meaning for both directions, as in the list a person reads: `after` a cursor is the page
 that follows it (older rows), `before` a cursor is the page that precedes it (newer rows). A
 page's `older` cursor is what to pass as `after` for the next page, its `newer` cursor what to
-pass as `before` for the previous one."""
+pass as `before` for the previous one.
+
+A cursor comes back in a URL, so it is untrusted: `read` refuses (InvalidCursorError, a 400
+naming the parameter) anything that is not a cursor of the list, a time outside the span
+Lunas can represent (app/clock.py) included; `decode` reads the same as "no cursor"."""
 
 from __future__ import annotations
 
@@ -17,10 +21,19 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_
 
+from app.clock import is_representable
+from app.errors import ValidationError
 from app.extensions import db
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TOKEN_LENGTH = 200
+
+
+class InvalidCursorError(ValidationError):
+    """A page link's cursor that this list never handed out (or can no longer use)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is not a valid page link of this list", field=field)
 
 
 @dataclass(frozen=True)
@@ -50,9 +63,22 @@ class Keyset:
     id: Any
     parse_id: Callable[[str], Any]  # the id from its text, or None when it is not one
 
+    def read(self, token: str | None, field: str) -> Cursor | None:
+        """The cursor in a request's `field`; None when none is given. InvalidCursorError
+        for anything else that is not a cursor of this list."""
+        if not token:
+            return None
+        cursor = self._parse(token)
+        if cursor is None:
+            raise InvalidCursorError(field)
+        return cursor
+
     def decode(self, token: str | None) -> Cursor | None:
-        """None for anything that is not a cursor of this list."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
+        """None for anything that is not a cursor of this list (read as no cursor at all)."""
+        return self._parse(token) if token else None
+
+    def _parse(self, token: str) -> Cursor | None:
+        if len(token) > MAX_TOKEN_LENGTH:
             return None
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
@@ -60,9 +86,12 @@ class Keyset:
             parsed = self.parse_id(row_id)
             if not micros.isdigit() or parsed is None:
                 return None
-            return Cursor(_EPOCH + timedelta(microseconds=int(micros)), parsed)
+            created_at = _EPOCH + timedelta(microseconds=int(micros))
         except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
             return None
+        # A time no row can have (year 9999, say) is no position in the list, and the next
+        # step of arithmetic on it (to WIB, a day on) would overflow.
+        return Cursor(created_at, parsed) if is_representable(created_at) else None
 
     def page(
         self,
