@@ -24,7 +24,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # The whole suite on PostgreSQL, then again on SQLite (the development default), minus the
-# tests that need PostgreSQL's row locks (deselected there, not skipped).
+# tests that need PostgreSQL's row locks and the one that starts the whole product with
+# `make run` (deselected there, not skipped).
 test: install services lint
 	LUNAS_TEST_DATABASE=postgresql $(BIN)/pytest
-	LUNAS_TEST_DATABASE=sqlite $(BIN)/pytest -m "not postgres_only"
+	LUNAS_TEST_DATABASE=sqlite $(BIN)/pytest -m "not postgres_only and not whole_product"

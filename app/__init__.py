@@ -24,10 +24,12 @@ from app.api import bp as api_bp
 from app.api.errors import error_response, from_http_exception, from_service_error
 from app.cli import register_cli
 from app.config import Config
+from app.demo import bp as demo_bp
 from app.errors import ServiceError
 from app.extensions import csrf, db, login_manager, migrate
 from app.portal import bp as portal_bp
 from app.purchase import bp as purchase_bp
+from app.purchase.routes import buyer_not_found, is_buyer_path
 from app.services.accounts import sessions
 from app.simulator import bp as simulator_bp
 
@@ -61,7 +63,13 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     login_manager.login_view = "portal.login"
     if app.config["MIDTRANS_SIMULATOR"]:
         app.register_blueprint(simulator_bp)
+    if app.config["DEMO_STORE"]:
+        app.register_blueprint(demo_bp)
 
+    # Browsers ask for /favicon.ico whatever the page says: the same icon, not a 404.
+    app.add_url_rule(
+        "/favicon.ico", "favicon", redirect_to="/static/favicon.svg", strict_slashes=False
+    )
     input_guard.install(app)
     http_headers.install(app)
     formatting.install(app)
@@ -82,6 +90,8 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if wants_json():
             return from_http_exception(exc)
+        if exc.code == 404 and is_buyer_path(request.path):
+            return buyer_not_found()
         return (
             render_template(
                 "error.html", status=exc.code, name=exc.name, description=exc.description

@@ -6,15 +6,17 @@ import json
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.errors import ServiceError
 from app.models import Environment
 from app.models.base import iso_utc
+from app.services.accounts import invitations, operators
 from app.services.accounts.operators import promote
 from app.services.accounts.projects import create_project
 from app.services.accounts.users import create_user, find_user_by_email
 from app.services.checkout.janitor import expire_stale_checkouts
+from app.services.operations.doctor import Verdict, run_checks
 from app.services.outbox.endpoints import rotate_secret, set_endpoint_url
 from app.services.outbox.log import list_deliveries
 from app.services.outbox.resend import resend
@@ -28,6 +30,7 @@ projects_cli = AppGroup("projects", help="Merchant projects and their keys.")
 payments_cli = AppGroup("payments", help="Payments.")
 midtrans_cli = AppGroup("midtrans", help="Midtrans tools for development.")
 webhooks_cli = AppGroup("webhooks", help="Outbound merchant webhooks.")
+invitations_cli = AppGroup("invitations", help="Sign-up invitations (REGISTRATION=invite).")
 
 ENVIRONMENT_CHOICE = click.Choice(["sandbox", "production", "both"])
 
@@ -78,7 +81,8 @@ def create_project_command(
     if user is None:
         raise click.ClickException(f"no user with email {owner!r}")
     try:
-        created = create_project(user, name, store_url_template, webhook_url)
+        # The operator made it: production is approved at once.
+        created = create_project(user, name, store_url_template, webhook_url, approved=True)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     document: dict = {"project": {"id": created.project.id, "name": created.project.name}}
@@ -90,6 +94,54 @@ def create_project_command(
             "webhook_secret": keys.webhook_secret,
         }
     _echo(document)
+
+
+def _project_standing(project) -> dict:
+    return {
+        "project": {
+            "id": project.id,
+            "name": project.name,
+            "production_approved_at": iso_utc(project.production_approved_at),
+            "suspended_at": iso_utc(project.suspended_at),
+        }
+    }
+
+
+@projects_cli.command("approve")
+@click.argument("project_id")
+def approve_project_command(project_id: str) -> None:
+    """Allow the project's production (its owner may then create production keys)."""
+    _echo(_project_standing(_operator_call(operators.approve_production, project_id, None)))
+
+
+@projects_cli.command("suspend")
+@click.argument("project_id")
+@click.option("--reason", default=None, help="Shown to the operators, kept with the action.")
+def suspend_project_command(project_id: str, reason: str | None) -> None:
+    """No new checkout for the project; payments already made still settle and notify."""
+    _echo(_project_standing(_operator_call(operators.suspend, project_id, None, reason)))
+
+
+@projects_cli.command("resume")
+@click.argument("project_id")
+def resume_project_command(project_id: str) -> None:
+    """End a suspension."""
+    _echo(_project_standing(_operator_call(operators.resume, project_id, None)))
+
+
+@invitations_cli.command("create")
+@click.option("--email", default=None, help="Only this address may sign up with the link.")
+def create_invitation_command(email: str | None) -> None:
+    """A single-use sign-up link, valid 7 days (printed once)."""
+    issued = _operator_call(invitations.create_invitation, None, email)
+    _echo({"url": issued.url, "expires_at": iso_utc(issued.invitation.expires_at)})
+
+
+def _operator_call(action, *args):
+    try:
+        return action(*args)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 @payments_cli.command("expire-stale")
@@ -261,7 +313,24 @@ def worker_command(burst: bool, worker_class: str) -> None:
     run_worker(burst=burst, worker_class=worker_class)
 
 
+@click.command("doctor")
+@with_appcontext
+def doctor_command() -> None:
+    """Check this deployment: settings, keys, database, migrations, Redis, a worker, the
+    Midtrans keys, the notification URL, SMTP. Exits 1 on any problem."""
+    checks = run_checks()
+    for check in checks:
+        click.echo(f"{check.verdict:<8} {check.name:<20} {check.message}")
+    problems = sum(check.verdict is Verdict.PROBLEM for check in checks)
+    warnings = sum(check.verdict is Verdict.WARN for check in checks)
+    click.echo(f"{problems} problem(s), {warnings} warning(s)")
+    if problems:
+        raise click.exceptions.Exit(1)
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, projects_cli, payments_cli, midtrans_cli, webhooks_cli):
+    groups = (users_cli, projects_cli, payments_cli, midtrans_cli, webhooks_cli, invitations_cli)
+    for group in groups:
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(doctor_command)

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
+REGISTRATION_POLICIES = ("open", "invite", "closed")
 
 _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"0", "false", "off", "no"}
@@ -89,6 +90,30 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+def key_problems(secret_key: str, data_key: str) -> list[str]:
+    """What production refuses in SECRET_KEY and LUNAS_DATA_KEY, in the order start-up names
+    it (empty: both are fine). `flask doctor` reports the same rules in any environment."""
+    problems = [
+        f"{name} must be at least {MIN_KEY_LENGTH} characters in production"
+        for name, value in (("SECRET_KEY", secret_key), ("LUNAS_DATA_KEY", data_key))
+        if len(value) < MIN_KEY_LENGTH
+    ]
+    if secret_key == data_key:
+        problems.append("SECRET_KEY and LUNAS_DATA_KEY must differ")
+    return problems
+
+
+def base_url_problem(public_base_url: str) -> str | None:
+    """Why production refuses this PUBLIC_BASE_URL, or None when it accepts it."""
+    base = urlsplit(public_base_url)
+    if base.scheme != "https" and not _is_loopback(base.hostname):
+        return (
+            "PUBLIC_BASE_URL must be an https URL in production "
+            "(a loopback host is allowed, for a trial on one machine)"
+        )
+    return None
+
+
 class Config:
     """Built from a mapping of environment variables; tests pass overrides on top."""
 
@@ -139,6 +164,10 @@ class Config:
         )
         if self.MIDTRANS_SIMULATOR and production:
             raise ConfigError("MIDTRANS_SIMULATOR cannot be on when LUNAS_ENV=production")
+        # A demo store page for the walk-through's store URL (development only).
+        self.DEMO_STORE = parse_switch("DEMO_STORE", get("DEMO_STORE"), development)
+        if self.DEMO_STORE and production:
+            raise ConfigError("DEMO_STORE cannot be on when LUNAS_ENV=production")
         self.MIDTRANS_CONFIRM_STATUS = parse_switch(
             "MIDTRANS_CONFIRM_STATUS", get("MIDTRANS_CONFIRM_STATUS"), True
         )
@@ -213,6 +242,12 @@ class Config:
             "smtp://127.0.0.1:1025" if self.LUNAS_ENV == "development" else ""
         )
         self.MAIL_FROM = get("MAIL_FROM") or "Lunas <no-reply@localhost>"
+        # Who may sign up in the portal: anyone, only with an operator's invitation, nobody.
+        self.REGISTRATION = (
+            (get("REGISTRATION") or ("invite" if production else "open")).strip().lower()
+        )
+        if self.REGISTRATION not in REGISTRATION_POLICIES:
+            raise ConfigError(f"REGISTRATION must be one of {', '.join(REGISTRATION_POLICIES)}")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production
@@ -227,19 +262,12 @@ class Config:
             # Without Get Status, a replayed notification with an edited status could settle
             # an unpaid payment: the signature does not cover every field.
             raise ConfigError("MIDTRANS_CONFIRM_STATUS cannot be off when LUNAS_ENV=production")
-        for name in ("SECRET_KEY", "LUNAS_DATA_KEY"):
-            if len(getattr(self, name)) < MIN_KEY_LENGTH:
-                raise ConfigError(
-                    f"{name} must be at least {MIN_KEY_LENGTH} characters in production"
-                )
-        if self.SECRET_KEY == self.LUNAS_DATA_KEY:
-            raise ConfigError("SECRET_KEY and LUNAS_DATA_KEY must differ")
-        base = urlsplit(self.PUBLIC_BASE_URL)
-        if base.scheme != "https" and not _is_loopback(base.hostname):
-            raise ConfigError(
-                "PUBLIC_BASE_URL must be an https URL in production "
-                "(a loopback host is allowed, for a trial on one machine)"
-            )
+        problems = key_problems(self.SECRET_KEY, self.LUNAS_DATA_KEY)
+        if problems:
+            raise ConfigError(problems[0])
+        problem = base_url_problem(self.PUBLIC_BASE_URL)
+        if problem:
+            raise ConfigError(problem)
 
     def as_dict(self) -> dict[str, object]:
         return {key: value for key, value in vars(self).items() if key.isupper()}

@@ -8,15 +8,19 @@ filter cannot format it shows as it is."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 
 from app.clock import format_wib
 from app.json_input import JsonInputError, read_json
+from app.models.webhook import WebhookDelivery, attempt_note
 
 TOO_DEEP = "(not shown: nested too deep to print)"
+# How Midtrans writes an IDR amount (gross_amount, refund_amount): whole rupiah, ".00" or none.
+MIDTRANS_AMOUNT = re.compile(r"[0-9]{1,15}(\.0{1,2})?")
 
 
 def format_rupiah(amount: Any) -> str:
@@ -25,6 +29,8 @@ def format_rupiah(amount: Any) -> str:
     not a whole number as it is."""
     if amount is None:
         return "—"
+    if isinstance(amount, str) and MIDTRANS_AMOUNT.fullmatch(amount):
+        amount = int(amount.split(".")[0])  # Midtrans's "25000.00", as every amount is shown
     if not isinstance(amount, int) or isinstance(amount, bool):
         return printable(str(amount))
     return f"Rp{amount:,}".replace(",", ".")
@@ -78,3 +84,11 @@ def install(app: Flask) -> None:
     app.add_template_filter(format_rupiah, "rupiah")
     app.add_template_filter(format_time, "wib")
     app.add_template_filter(pretty_json, "pretty_json")
+    app.add_template_global(attempt_error, "attempt_error")
+
+
+def attempt_error(attempt: Any, delivery: WebhookDelivery) -> str | None:
+    """An attempt's error as a page shows it ("sending" while in flight)."""
+    return attempt_note(
+        attempt.error, attempt.http_status, attempt.number, delivery, datetime.now(UTC)
+    )

@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
 # The browser tests drive Debian's Chromium through Playwright (no browser download: Playwright's
-# own `playwright install` is never run). Install Debian's package when /usr/bin/chromium is missing.
+# own `playwright install` is never run). Install Debian's package when /usr/bin/chromium is missing;
+# CHROMIUM names another binary (macOS, or a Chrome of your own).
 set -euo pipefail
 
 [ -x /usr/bin/chromium ] && exit 0
 
-if ! command -v apt-get >/dev/null; then
-  echo "ensure-chromium: /usr/bin/chromium missing and no apt-get to install it" >&2
+if [ -n "${CHROMIUM:-}" ]; then
+  [ -x "$CHROMIUM" ] && exit 0
+  echo "ensure-chromium: CHROMIUM=$CHROMIUM is not an executable" >&2
   exit 1
 fi
+
+cannot() {
+  {
+    echo "ensure-chromium: /usr/bin/chromium is missing and $1."
+    echo "  Debian/Ubuntu: sudo apt-get install chromium fonts-liberation"
+    echo "  elsewhere (macOS): install Chromium or Chrome and set CHROMIUM to its binary, e.g."
+    echo "  CHROMIUM='/Applications/Chromium.app/Contents/MacOS/Chromium' make test"
+  } >&2
+  exit 1
+}
+command -v apt-get >/dev/null || cannot "there is no apt-get to install it"
 sudo=""
 if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "ensure-chromium: need root to install chromium" >&2; exit 1; }
-  sudo="sudo"
+  # Only a sudo that needs no password: make test never stops to ask.
+  sudo -n true 2>/dev/null || cannot "installing it needs root"
+  sudo="sudo -n"
 fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-liberation >/dev/null

@@ -52,11 +52,14 @@ def _password_hash() -> str:
     return generate_password_hash(TEST_PASSWORD)
 
 
-def new_user(email: str = "owner@example.com", verified: bool = True) -> User:
+def new_user(
+    email: str = "owner@example.com", verified: bool = True, operator: bool = False
+) -> User:
     user = User(
         email=email,
         password_hash=_password_hash(),
         email_verified_at=utcnow() if verified else None,
+        is_operator=operator,
     )
     db.session.add(user)
     db.session.commit()
@@ -82,9 +85,11 @@ def new_project(
     template: str | None = None,
     owner: str = "owner@example.com",
     webhook_url: str | None = None,
+    approved: bool = True,
 ) -> ProjectKeys:
+    """A project as an operator's CLI makes one: production approved (unless told not)."""
     user = find_user_by_email(owner) or new_user(owner)
-    created = create_project(user, name, template, webhook_url)
+    created = create_project(user, name, template, webhook_url, approved=approved)
     sandbox = created.keys[Environment.SANDBOX]
     production = created.keys[Environment.PRODUCTION]
     return ProjectKeys(

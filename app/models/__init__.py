@@ -1,3 +1,4 @@
+from app.models.operator import Invitation, OperatorAction
 from app.models.payment import (
     DIRECT_ITEM_ID,
     ORDER_ID_PATTERN,
@@ -34,6 +35,8 @@ __all__ = [
     "Environment",
     "EventOutcome",
     "EventType",
+    "Invitation",
+    "OperatorAction",
     "Payment",
     "PaymentDayTotals",
     "PaymentEvent",

@@ -81,7 +81,8 @@ DIRECT_ITEM_ID = "__direct__"
 class EventOutcome(StrEnum):
     RECEIVED = "received"  # stored, not processed yet (or processing crashed)
     APPLIED = "applied"
-    DUPLICATE = "duplicate"
+    CONFIRMED = "confirmed"  # the first report of the status we already hold: nothing to change
+    DUPLICATE = "duplicate"  # a repeat of a report already received
     STALE = "stale"
     REJECTED = "rejected"  # bad signature
     INVALID = "invalid"  # unparseable or missing fields

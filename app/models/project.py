@@ -26,12 +26,23 @@ class EndpointFailure(StrEnum):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("owner_id", "creation_token"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     store_url_template: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Production takes real money only once an operator approved it (accounts/standing.py).
+    production_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Suspended by an operator: no new checkout starts; money already moving goes on.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
+    # Archived by its owner: out of the project list, no new checkout; restorable.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The one-time token of the form that created it: the same form sent again (a reload)
+    # finds this project instead of creating a second one.
+    creation_token: Mapped[str | None] = mapped_column(String(64))
 
     owner = relationship("User", back_populates="projects")
     api_clients = relationship("ApiClient", back_populates="project")

@@ -88,3 +88,25 @@ class WebhookAttempt(Base):
     response_excerpt: Mapped[str | None] = mapped_column(Text)
 
     delivery = relationship("WebhookDelivery", back_populates="attempts")
+
+
+ATTEMPT_SENDING = "sending: waiting for the endpoint's answer"
+ATTEMPT_INTERRUPTED = "interrupted: the worker stopped before an answer was recorded"
+
+
+def attempt_note(
+    error: str | None, http_status: int | None, number: int, delivery: WebhookDelivery, now
+) -> str | None:
+    """What an attempt's error column says to a person. An attempt is written before its
+    request goes out (so one cut short by a dying worker still shows), with no status and no
+    error yet: that is "sending" while its worker still holds the delivery, and "interrupted"
+    once the lease ran out without an answer."""
+    if error is not None or http_status is not None:
+        return error
+    in_flight = (
+        delivery.status == DeliveryStatus.DELIVERING
+        and delivery.leased_until is not None
+        and delivery.leased_until > now
+        and number == delivery.attempt_count
+    )
+    return ATTEMPT_SENDING if in_flight else ATTEMPT_INTERRUPTED

@@ -20,7 +20,15 @@ def service_found_nothing(_exc):
 def project_context():
     if "project" not in g:
         return {}
-    return {"project": g.project, "env": g.env, "env_url": env_url, "switch_url": switch_url}
+    return {
+        "project": g.project,
+        "env": g.env,
+        "env_url": env_url,
+        "switch_url": switch_url,
+        # Without a production server key this server cannot take real money: the banner
+        # must not say it does.
+        "production_configured": bool(current_app.config["MIDTRANS_PRODUCTION_SERVER_KEY"]),
+    }
 
 
 from app.portal import (  # noqa: E402,F401

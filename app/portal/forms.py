@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.errors import ValidationError as ServiceValidationError
@@ -64,6 +64,12 @@ class ChangePasswordForm(FlaskForm):
 class ProjectForm(FlaskForm):
     name = StringField("Project name", validators=[DataRequired("Give the project a name.")])
     store_url_template = StringField("Store URL template (optional)")
+
+
+class NewProjectForm(ProjectForm):
+    # One token per form shown: the same form sent twice (a reload of the "created" page)
+    # finds the project it made instead of making a second one.
+    creation_token = HiddenField()
 
 
 class RotateSecretForm(FlaskForm):

@@ -4,7 +4,6 @@ once, in the POST's own response) and revoke."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template
-from flask_login import current_user
 
 from app.errors import ValidationError
 from app.models import Environment, Project
@@ -16,11 +15,12 @@ from app.services.accounts.credentials import (
     EmailNotVerifiedError,
     IssuedSecret,
     api_client_of,
-    may_hold_secret,
     revoke_secret,
     rotate_project_secret,
+    secret_refusal,
     secrets_of,
 )
+from app.services.accounts.standing import ProductionNotApprovedError
 
 
 @bp.get("/projects/<project_id>/keys")
@@ -38,7 +38,7 @@ def rotate_key(project: Project, env: Environment):
         abort(400)
     try:
         issued = rotate_project_secret(project.id, env, revoke_old_now=form.revoke_old_now.data)
-    except EmailNotVerifiedError as exc:
+    except (EmailNotVerifiedError, ProductionNotApprovedError) as exc:
         flash(sentence(exc.message))
         return redirect(env_url("portal.keys"), 303)
     # Rendered, not redirected: the secret exists in plain text only in this response (sent
@@ -71,5 +71,5 @@ def _keys_page(
         issued=issued,
         form=form,
         grace_hours=current_app.config["CREDENTIAL_GRACE_HOURS"],
-        may_create=may_hold_secret(current_user, env),
+        refusal=secret_refusal(project, env),
     )

@@ -7,14 +7,15 @@ import time
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.errors import ValidationError
+from app.errors import ServiceError, ValidationError
 from app.models import User
 from app.portal import bp
+from app.portal.context import sentence
 from app.portal.forms import LoginForm, RegisterForm
-from app.services.accounts import login_throttle, sessions
+from app.services.accounts import invitations, login_throttle, sessions
 from app.services.accounts.login_throttle import Lock
 from app.services.accounts.recovery import send_verification
-from app.services.accounts.users import EmailTakenError, authenticate, create_user
+from app.services.accounts.users import EmailTakenError, authenticate
 
 DUPLICATE_EMAIL = "An account with this email already exists."
 BAD_LOGIN = "Invalid email or password."
@@ -65,15 +66,29 @@ def index():
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("portal.projects"))
+    token = request.args.get("invitation")
+    try:
+        invitation = invitations.check_may_register(token)
+    except ServiceError as exc:
+        # Closed, or by invitation without a usable one: say so, and show no form.
+        return render_template("portal/register_refused.html", reason=sentence(exc.message)), 403
     form = RegisterForm()
+    if invitation is not None and invitation.email and not form.is_submitted():
+        form.email.data = invitation.email
     if form.validate_on_submit():
         try:
-            user = create_user(form.email.data, form.password.data)
+            user = invitations.register(form.email.data, form.password.data, token)
         except EmailTakenError:
             form.email.errors.append(DUPLICATE_EMAIL)
         except ValidationError as exc:
             field = form.password if exc.field == "password" else form.email
             field.errors.append(exc.message)
+        except ServiceError as exc:
+            if exc.field == "email":  # an invitation for another address
+                form.email.errors.append(sentence(exc.message))
+            else:  # the link was used or withdrawn since the form was shown
+                reason = sentence(exc.message)
+                return render_template("portal/register_refused.html", reason=reason), 403
         else:
             send_verification(user)
             sign_in(user)
@@ -82,7 +97,7 @@ def register():
                 "Sandbox works now; production keys wait until then."
             )
             return redirect(url_for("portal.projects"))
-    return render_template("portal/register.html", form=form)
+    return render_template("portal/register.html", form=form, invitation=invitation)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -109,7 +124,11 @@ def login():
                 sign_in(user)
                 return redirect(safe_next(request.args.get("next")))
     status = 429 if error in LOCKED.values() else 200
-    return render_template("portal/login.html", form=form, error=error), status
+    registration_open = invitations.policy() is invitations.Policy.OPEN
+    page = render_template(
+        "portal/login.html", form=form, error=error, registration_open=registration_open
+    )
+    return page, status
 
 
 @bp.post("/logout")

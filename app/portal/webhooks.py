@@ -24,6 +24,8 @@ from app.services.outbox.events import send_test_event
 from app.services.outbox.resend import resend_failed_since, resend_in_project
 from app.services.outbox.test_event_limit import MAX_PER_WINDOW, TooManyTestEventsError
 
+DELIVERY_REFRESH_SECONDS = 3
+
 
 @bp.route("/projects/<project_id>/webhooks", methods=["GET", "POST"])
 @project_page
@@ -123,8 +125,17 @@ def resend_failed_deliveries(project: Project, env: Environment):
 @project_page
 def delivery_detail(project: Project, env: Environment, delivery_id: str):
     detail = log.delivery_detail(project.id, env, delivery_id)
+    delivery = detail.delivery
+    # Being sent (or about to be, the first time): the page refreshes until the answer is in.
+    sending = delivery.status == DeliveryStatus.DELIVERING or (
+        delivery.status == DeliveryStatus.PENDING and delivery.attempt_count == 0
+    )
     return render_template(
-        "portal/delivery.html", detail=detail, circuit=log.circuit_status(project.id, env)
+        "portal/delivery.html",
+        detail=detail,
+        circuit=log.circuit_status(project.id, env),
+        sending=sending,
+        refresh_seconds=DELIVERY_REFRESH_SECONDS,
     )
 
 

@@ -16,6 +16,7 @@ from flask import url_for
 
 from app.formatting import format_rupiah
 from app.models import Environment, PaymentStatus
+from app.models.base import utcnow
 from app.services.checkout.lookup import PaymentView
 
 # How long the success state shows before it sends the buyer back to the store.
@@ -113,6 +114,7 @@ class CallbackPage:
     auto_return: bool = False  # settlement with a store URL: count down, then go
     refresh: Refresh | None = None
     check_again_url: str | None = None  # pending without JavaScript, refreshes used up
+    continue_url: str | None = None  # pending, still open at Midtrans: back to paying
 
     @property
     def pending(self) -> bool:
@@ -146,11 +148,21 @@ def build_callback_page(
         # time limit as the JavaScript polling, then the buyer gets a manual "Cek lagi" link.
         most = max(1, math.ceil(limit_seconds / interval_seconds))
         done = min(max(refreshes, 0), most)
+        # Midtrans keeps the checkout open until it expires: the buyer may go back to it.
+        still_open = view.expires_at is not None and view.expires_at > utcnow()
+        pending = {
+            "continue_url": url_for("purchase.pay", purchase_id=view.purchase_id)
+            if still_open
+            else None,
+            **timing,
+        }
         if done < most:
             url = url_for("purchase.callback", order_id=view.purchase_id, r=done + 1)
-            return _page(view.status, view, refresh=Refresh(interval_seconds, url), **timing)
+            return _page(view.status, view, refresh=Refresh(interval_seconds, url), **pending)
         again = url_for("purchase.callback", order_id=view.purchase_id)
-        return _page(view.status, view, message=PHRASES["stalled"], check_again_url=again, **timing)
+        return _page(
+            view.status, view, message=PHRASES["stalled"], check_again_url=again, **pending
+        )
     store_host = destination_host(view.redirect_url)
     # The buyer is sent on by itself only where the page can say honestly where to.
     auto_return = view.status == PaymentStatus.SETTLEMENT and store_host is not None

@@ -36,7 +36,23 @@ def callback():
 def no_such_payment(_exc):
     # An invoice link to no payment: the buyer's own "Pesanan tidak ditemukan" (404), in
     # Bahasa Indonesia like every page of theirs.
-    return _render(_page(None, refreshes=0))
+    return buyer_not_found()
+
+
+BUYER_PATHS = ("/pay", "/purchase")
+
+
+def is_buyer_path(path: str) -> bool:
+    """A URL a buyer may hold (a cut-off invoice link, a mangled return): their pages answer
+    it, never the merchant portal's English 404."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in BUYER_PATHS)
+
+
+def buyer_not_found():
+    """ "Pesanan tidak ditemukan" with status 404, the buyer's own page (never cached, also
+    when the app's 404 handler answers for a path no buyer route matched)."""
+    body, status = _render(_page(None, refreshes=0))
+    return body, status, {"Cache-Control": "no-store"}
 
 
 def _page(view: PaymentView | None, refreshes: int) -> CallbackPage:

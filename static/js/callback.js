@@ -111,6 +111,8 @@
     document.title = state.title + titleSuffix;
     byId("poll-progress").hidden = true;
     byId("recheck").hidden = true;
+    var resume = byId("continue-payment"); // nothing left to pay once the state is final
+    if (resume) resume.hidden = true;
     var url = storeUrl(payment.redirect_url);
     if (payment.status === "settlement" && url) {
       setMessage(texts.settlement_redirect);

@@ -173,3 +173,39 @@ def test_portal_pages_fit_a_phone_screen(app, phone):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path or '/'}: {width} px wide"
         expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+
+
+def test_on_a_phone_the_chart_opens_at_today_and_payments_show_amount_and_status(app, phone):
+    page = phone()
+    register(page)
+    page.goto("/projects/new")
+    page.get_by_label("Project name").fill("Warung Bu Sari")
+    page.get_by_role("button", name="Create project").click()
+    href = page.get_by_role("link", name="Go to the project").get_attribute("href")
+    project_id = href.split("/projects/")[1].split("?")[0]
+    with app.app_context():
+        db.session.add(
+            direct_payment(project_id, utcnow(), buyer_email="pembeli.panjang@example.com")
+        )
+        db.session.commit()
+
+    page.goto(f"/projects/{project_id}?env=sandbox")
+    today = page.locator("svg.chart-revenue a").last.locator("rect.hit").bounding_box()
+    oldest = page.locator("svg.chart-revenue a").first.locator("rect.hit").bounding_box()
+    assert today["x"] >= 0 and today["x"] + today["width"] <= PHONE["width"]  # in view
+    assert oldest["x"] + oldest["width"] <= 0  # 30 days ago is off to the left
+    screenshot(page, "portal-overview-phone")
+
+    page.goto(f"/projects/{project_id}/payments?env=sandbox")
+    for cell in ("td.amount", "td.status-cell"):
+        box = page.locator(f"table.payments {cell}").first.bounding_box()
+        assert box["x"] + box["width"] <= PHONE["width"], cell
+    screenshot(page, "portal-payments-phone")
+
+    fonts = page.evaluate(
+        """() => [document.body, document.querySelector("button"),
+                  document.querySelector("input")].map(e => getComputedStyle(e).fontFamily)"""
+    )
+    assert fonts[1] == fonts[0] and fonts[2] == fonts[0]
+    icon = page.evaluate("document.querySelector('link[rel=icon]').href")
+    assert page.request.get(icon).ok and page.request.get("/favicon.ico").ok

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ApiClient, ClientSecret, Environment
 from app.services.accounts.users import find_user_by_email
-from tests.helpers import TEST_PASSWORD, new_user, soup
+from tests.helpers import TEST_PASSWORD, invoke, new_user, soup
 from tests.mailbox import body_of, link_in
 from tests.portal_client import log_in, post_form
 
@@ -112,6 +112,9 @@ def test_an_unverified_account_works_in_sandbox_but_gets_no_production_keys(
 
     run_worker()
     client.get(path_of(link_in(mailbox.wait_for("ani@example.com")[0])))
+    # Confirmed: what production still waits for is the operator's approval.
+    assert "waiting for approval" in client.get(keys).get_data(as_text=True)
+    assert invoke(app, "projects", "approve", project_id).exit_code == 0
     created = post_form(client, f"/projects/{project_id}/keys/rotate?env=production", keys)
 
     assert "sk_live_" in created.get_data(as_text=True)

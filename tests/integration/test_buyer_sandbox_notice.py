@@ -114,8 +114,11 @@ def test_not_found_claims_nothing_about_any_payment(client, order_id):
     assert notice_of(page) is None
 
 
-def test_an_invoice_link_to_no_payment_is_the_buyers_not_found_page(client):
-    response = client.get("/pay/pur_doesnotexist000000000000")
+@pytest.mark.parametrize(
+    "path", ["/pay/pur_doesnotexist000000000000", "/pay/", "/pay/pur_x/extra", "/purchase/nope"]
+)
+def test_an_invoice_link_to_no_payment_is_the_buyers_not_found_page(client, path):
+    response = client.get(path)
 
     assert response.status_code == 404
     page = soup(response)

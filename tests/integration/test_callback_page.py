@@ -5,6 +5,7 @@ no-JS refresh) is in tests/browser/test_callback_browser.py."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -328,3 +329,30 @@ def test_pay_while_pending_goes_to_midtrans(client, payment_in, fake_midtrans):
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"{fake_midtrans.url}/snap/v4/redirection/")
+
+
+# -- a buyer who left the Midtrans page before paying ----------------------------------------
+
+
+def continue_link(client, purchase_id: str) -> str | None:
+    found = soup(callback(client, purchase_id)).find("a", string="Lanjutkan pembayaran")
+    return found["href"] if found else None
+
+
+def test_a_pending_page_leads_back_to_the_open_midtrans_checkout(client, payment_in):
+    purchase_id = payment_in("pending")
+
+    link = continue_link(client, purchase_id)
+
+    assert link == f"/pay/{purchase_id}"
+    # The stable invoice link sends the buyer on to Midtrans while it is still open.
+    assert client.get(link).status_code == 302
+
+
+def test_no_way_back_to_paying_once_final_or_expired(client, payment_in, clock):
+    paid = payment_in("settlement", order_id="paid-1")
+    pending = payment_in("pending", order_id="pending-1")
+
+    assert continue_link(client, paid) is None
+    clock.shift(timedelta(days=1, minutes=1))  # past CHECKOUT_EXPIRY_MINUTES (1440)
+    assert continue_link(client, pending) is None

@@ -457,8 +457,14 @@ def test_the_same_settlement_five_times_settles_once(app, client, fake_midtrans,
         pytest.param(
             ["pending", "settlement"],
             "settlement",
-            ["duplicate", "applied"],
+            ["confirmed", "applied"],  # the first "pending" confirms; it repeats nothing
             id="pending-then-paid",
+        ),
+        pytest.param(
+            ["pending", "pending", "settlement"],
+            "settlement",
+            ["confirmed", "duplicate", "applied"],
+            id="pending-twice-then-paid",
         ),
         pytest.param(
             ["settlement", "pending"], "settlement", ["applied", "stale"], id="late-pending"

@@ -45,34 +45,37 @@ def shown(page, element_id: str) -> str:
     return soup(page).find(id=element_id).get_text()
 
 
-def test_a_new_project_shows_both_secrets_once_and_they_work(app, client, owner):
+def test_a_new_project_shows_its_sandbox_secret_once_and_production_waits_for_approval(
+    app, client, owner
+):
     response = create(client)
 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    sandbox, production = (
-        shown(page, "client-secret-sandbox"),
-        shown(page, "client-secret-production"),
-    )
+    sandbox = shown(page, "client-secret-sandbox")
     sandbox_id, production_id = (
         shown(page, "client-id-sandbox"),
         shown(page, "client-id-production"),
     )
-    assert sandbox.startswith("sk_test_") and production.startswith("sk_live_")
+    assert sandbox.startswith("sk_test_")
     assert sandbox_id.startswith("lk_test_") and production_id.startswith("lk_live_")
+    # Production takes real money: no secret until an operator approves the project.
+    assert soup(page).find(id="client-secret-production") is None
+    assert "this server's operator approves the project" in page
     with app.app_context():
         assert authenticate(sandbox_id, sandbox) is not None
-        assert authenticate(production_id, production) is not None
         project = db.session.scalar(select(Project))
         assert (project.name, project.store_url_template) == ("Warung Bu Sari", TEMPLATE)
+        assert project.production_approved_at is None
 
     listing = client.get("/projects").get_data(as_text=True)
     assert "Warung Bu Sari" in listing and f"/projects/{project.id}" in listing
+    assert "production waiting for approval" in listing
     # Shown once: no later page carries a secret.
     for path in ("/projects", f"/projects/{project.id}/settings"):
         later = client.get(path).get_data(as_text=True)
-        assert sandbox not in later and production not in later
+        assert sandbox not in later
 
 
 @pytest.mark.parametrize(
@@ -209,3 +212,14 @@ def test_the_created_page_offers_a_sandbox_checkout_command_that_works(
     answer = client.post(CHECKOUT_URL, json=body, headers=basic_auth(user, secret))
     assert answer.status_code == 201, answer.get_json()
     assert answer.get_json()["environment"] == "sandbox"
+    # The project has a store URL template: the first checkout comes back to the store.
+    verify = client.get(
+        f"/api/platform/shop-payment/verify?order_id={answer.get_json()['purchase_id']}"
+    ).get_json()
+    assert verify["redirect_url"] == "https://karejo.example/my-store"
+
+
+def test_without_a_store_url_template_the_command_sends_no_store_slug(app, client, owner):
+    command = shown(create(client, template=""), "try-checkout")
+
+    assert "metadata" not in json.loads(re.search(r"-d '(.*)'", command).group(1))

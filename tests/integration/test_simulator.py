@@ -73,8 +73,9 @@ def test_paying_on_the_simulated_page_settles_through_signed_notifications(
     assert status["status"] == "settlement" and status["paid_at"] is not None
     with app.app_context():
         outcomes = db.session.scalars(select(PaymentEvent.outcome).order_by(PaymentEvent.id)).all()
-    # "pending" when the method is chosen (the payment already is), then "settlement".
-    assert outcomes == ["duplicate", "applied"]
+    # "pending" when the method is chosen (it confirms what the payment already is), then
+    # "settlement".
+    assert outcomes == ["confirmed", "applied"]
     callback = requests.get(answer.headers["Location"], timeout=10)
     assert "Pembayaran berhasil" in callback.text
 

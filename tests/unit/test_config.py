@@ -48,6 +48,7 @@ def test_production_defaults_are_the_safe_ones(tmp_path):
     assert settings.WEBHOOK_ALLOW_PRIVATE_TARGETS is False
     assert settings.WEBHOOK_REQUIRE_HTTPS is True
     assert settings.SESSION_COOKIE_SECURE is True
+    assert settings.REGISTRATION == "invite"  # nobody signs up for real money unasked
 
 
 def test_the_simulator_can_never_run_in_production(tmp_path):
@@ -125,3 +126,11 @@ def test_unverified_notifications_are_kept_seven_days_unless_told(tmp_path):
     assert (
         config(tmp_path, UNVERIFIED_EVENT_RETENTION_DAYS="30").UNVERIFIED_EVENT_RETENTION_DAYS == 30
     )
+
+
+def test_registration_is_open_outside_production_and_takes_only_its_three_values(tmp_path):
+    assert config(tmp_path).REGISTRATION == "open"
+    assert config(tmp_path, REGISTRATION=" Closed ").REGISTRATION == "closed"
+    assert production(tmp_path, REGISTRATION="open").REGISTRATION == "open"
+    with pytest.raises(ConfigError, match="REGISTRATION must be one of open, invite, closed"):
+        config(tmp_path, REGISTRATION="invite-only")

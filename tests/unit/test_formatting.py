@@ -61,7 +61,11 @@ def test_pretty_json_of_stored_documents_and_nothing():
 def test_rupiah_of_a_number_and_of_anything_else():
     assert format_rupiah(75000) == "Rp75.000"
     assert format_rupiah(None) == "—"
-    assert format_rupiah("75000.00") == "75000.00"
+    # Midtrans's own way of writing an amount is shown like every other amount.
+    assert format_rupiah("25000.00") == "Rp25.000"
+    assert format_rupiah("25000") == "Rp25.000"
+    assert format_rupiah("25000.50") == "25000.50"  # not a whole rupiah: as it came
+    assert format_rupiah("lots") == "lots"
     assert format_rupiah(True) == "True"
 
 

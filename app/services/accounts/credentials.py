@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from app.errors import NotFoundError, ServiceError, ValidationError
 from app.extensions import db
-from app.models import ApiClient, ClientSecret, Environment, Project, User
+from app.models import ApiClient, ClientSecret, Environment, Project
 from app.models.base import utcnow
 from app.security import hash_secret, random_token
+from app.services.accounts.standing import ProductionNotApprovedError, production_approved
 from app.text import has_nul
 
 _PREFIXES = {
@@ -64,9 +65,21 @@ class EmailNotVerifiedError(ServiceError):
         )
 
 
-def may_hold_secret(owner: User, environment: Environment) -> bool:
-    """Production secrets take real money: only for an owner whose address is proven."""
-    return environment is not Environment.PRODUCTION or owner.email_verified
+def secret_refusal(project: Project, environment: Environment) -> ServiceError | None:
+    """Why this project environment may not hold a secret now, or None. Production secrets
+    take real money: only for an owner whose address is proven, on a project an operator
+    approved."""
+    if environment is not Environment.PRODUCTION:
+        return None
+    if not project.owner.email_verified:
+        return EmailNotVerifiedError()
+    if not production_approved(project):
+        return ProductionNotApprovedError()
+    return None
+
+
+def may_hold_secret(project: Project, environment: Environment) -> bool:
+    return secret_refusal(project, environment) is None
 
 
 def new_api_client(
@@ -115,10 +128,13 @@ def rotate_project_secret(
 ) -> IssuedSecret:
     """rotate_secret for one project environment. The client row is locked so that two
     rotations at once queue up: the second then sees (and gives a grace to) the first's.
-    Refused for production while the owner's email is unverified."""
+    Refused for production while the owner's email is unverified or the project unapproved."""
     project = db.session.get(Project, project_id)
-    if project is None or not may_hold_secret(project.owner, environment):
-        raise EmailNotVerifiedError()
+    if project is None:
+        raise NotFoundError(f"no project {project_id!r}")
+    refusal = secret_refusal(project, environment)
+    if refusal is not None:
+        raise refusal
     return rotate_secret(api_client_of(project_id, environment, lock=True), revoke_old_now)
 
 

@@ -8,10 +8,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from app.errors import ValidationError
+from app.errors import ServiceError, ValidationError
 from app.extensions import db
 from app.models import Environment, Project, User
+from app.models.base import utcnow
 from app.security import random_token
 from app.services.accounts.credentials import may_hold_secret, new_api_client
 from app.services.outbox.endpoints import add_endpoint, validate_webhook_url
@@ -24,7 +26,7 @@ MAX_NAME_LENGTH = 100
 @dataclass(frozen=True)
 class EnvironmentKeys:
     client_id: str
-    client_secret: str | None  # None: production for an owner whose email is unverified
+    client_secret: str | None  # None: production, until the owner is verified and approved
     webhook_url: str | None
     webhook_secret: str
 
@@ -40,20 +42,39 @@ def create_project(
     name: str,
     store_url_template: str | None = None,
     webhook_url: str | None = None,
+    approved: bool = False,
+    creation_token: str | None = None,
 ) -> CreatedProject:
+    """A project with both environments' keys and endpoints. `approved`: production is allowed
+    at once (an operator's CLI); otherwise it waits for an operator's approval and its
+    production client has no secret until then. `creation_token`: the one-time token of the
+    form that asked for it; the same token again raises ProjectAlreadyCreatedError."""
     name = validate_project_name(name)
     template = validate_store_url_template(store_url_template)
     url = validate_webhook_url(webhook_url)
+    if creation_token is not None:
+        _refuse_repeat(owner, creation_token)
     project = Project(
-        id="prj_" + random_token(20), owner=owner, name=name, store_url_template=template
+        id="prj_" + random_token(20),
+        owner=owner,
+        name=name,
+        store_url_template=template,
+        production_approved_at=utcnow() if approved else None,
+        creation_token=creation_token,
     )
     db.session.add(project)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same form twice at once: the unique (owner, creation_token) decides.
+        db.session.rollback()
+        _refuse_repeat(owner, creation_token)
+        raise
     keys = {}
     for environment in Environment:
-        # An unverified owner's production client has no secret until the address is proven.
+        # No production secret until the owner's address is proven and an operator approved.
         client, client_secret = new_api_client(
-            project.id, environment, with_secret=may_hold_secret(owner, environment)
+            project.id, environment, with_secret=may_hold_secret(project, environment)
         )
         webhook_secret = add_endpoint(project.id, environment, url)
         keys[environment] = EnvironmentKeys(client.client_id, client_secret, url, webhook_secret)
@@ -61,12 +82,47 @@ def create_project(
     return CreatedProject(project, keys)
 
 
-def projects_of(owner: User) -> list[Project]:
-    return list(
-        db.session.scalars(
-            select(Project).where(Project.owner_id == owner.id).order_by(Project.created_at)
+class ProjectAlreadyCreatedError(ServiceError):
+    """The form that creates a project was sent again (a reload): the project it made."""
+
+    def __init__(self, project: Project) -> None:
+        super().__init__("this project was already created")
+        self.project = project
+
+
+def _refuse_repeat(owner: User, creation_token: str | None) -> None:
+    made = db.session.scalar(
+        select(Project).where(
+            Project.owner_id == owner.id, Project.creation_token == creation_token
         )
     )
+    if made is not None:
+        raise ProjectAlreadyCreatedError(made)
+
+
+def projects_of(owner: User, archived: bool = False) -> list[Project]:
+    """The owner's projects, oldest first: the current ones, or (`archived`) the archived."""
+    kept = Project.archived_at.is_not(None) if archived else Project.archived_at.is_(None)
+    return list(
+        db.session.scalars(
+            select(Project)
+            .where(Project.owner_id == owner.id, kept)
+            .order_by(Project.created_at, Project.id)
+        )
+    )
+
+
+def archive_project(project: Project) -> None:
+    """Out of the list, and no new checkout; payments already made go on. Restorable."""
+    if project.archived_at is None:
+        project.archived_at = utcnow()
+        db.session.commit()
+
+
+def restore_project(project: Project) -> None:
+    if project.archived_at is not None:
+        project.archived_at = None
+        db.session.commit()
 
 
 def project_of_owner(owner: User, project_id: str) -> Project | None:

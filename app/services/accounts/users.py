@@ -32,9 +32,12 @@ def normalize_email(email: str) -> str:
     return result.normalized.lower()
 
 
-def create_user(email: str, password: str, verified: bool = False) -> User:
+def create_user(email: str, password: str, verified: bool = False, commit: bool = True) -> User:
     """`verified`: the address is taken as proven (an operator's CLI); otherwise the owner
-    must open the link mailed to it before creating production keys."""
+    must open the link mailed to it before creating production keys. `commit` False: added
+    only, for a caller that commits it with more (the invitation it used); a taken email then
+    surfaces as IntegrityError there. Whether sign-up is allowed at all is
+    invitations.register's question."""
     address = normalize_email(email)
     _check_password_length(password, field="password")
     if find_user_by_email(address) is not None:
@@ -46,6 +49,8 @@ def create_user(email: str, password: str, verified: bool = False) -> User:
         email_verified_at=utcnow() if verified else None,
     )
     db.session.add(user)
+    if not commit:
+        return user
     try:
         db.session.commit()
     except IntegrityError:

@@ -24,6 +24,7 @@ from app.midtrans.timefmt import format_expiry_start
 from app.models import DIRECT_ITEM_ID, ApiClient, Payment, PaymentStatus
 from app.models.base import utcnow
 from app.security import random_token
+from app.services.accounts.standing import check_may_start_checkout
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class CheckoutResult:
 
 
 def create_checkout(client: ApiClient, request: CheckoutRequest) -> CheckoutResult:
+    # Suspended, archived or (production) unapproved: no new checkout, nothing stored.
+    check_may_start_checkout(client.project, client.environment)
     try:
         settings_for(client.environment)  # no server key: unavailable, before anything is stored
     except MidtransUnavailableError as exc:

@@ -49,6 +49,7 @@ class PaymentView:
     environment: str
     client_id: str
     item_name: str | None = None  # merchant text, shown (escaped) on the callback page
+    expires_at: datetime | None = None  # while pending and before it, Midtrans takes payment
 
 
 def find_payment_view(order_id: str, client_id: str | None = None) -> PaymentView | None:
@@ -117,6 +118,7 @@ def _lookup(by_purchase: bool, by_client: bool) -> Select:
             payments.currency,
             payments.metadata.label("metadata_"),
             payments.paid_at,
+            payments.expires_at,
             payments.item_name,
             payments.environment,
             projects.name,
@@ -151,6 +153,7 @@ def _view(row) -> PaymentView:
         environment=row.environment,
         client_id=row.client_id,
         item_name=row.item_name,
+        expires_at=row.expires_at,
     )
 
 

@@ -57,7 +57,10 @@ def apply_status(
     # later notifications may use as their order_id.
     _remember_midtrans_fields(payment, midtrans)
     if target == current and target != PaymentStatus.PARTIAL_REFUND:
-        return Transition(EventOutcome.DUPLICATE)
+        # The first "pending" of a payment created pending confirms it; only a report
+        # already received is a duplicate.
+        repeat = _reported_before(payment, event)
+        return Transition(EventOutcome.DUPLICATE if repeat else EventOutcome.CONFIRMED)
     repeated_partial_refund = current == target == PaymentStatus.PARTIAL_REFUND
     if repeated_partial_refund and not _refund_amount_changed(payment, midtrans):
         # Another partial refund only when Midtrans reports a different refunded total.
@@ -94,6 +97,23 @@ def apply_status(
     # The merchant hears about it through events written in this same transaction: if the
     # change commits, so do they; if it rolls back, nothing was promised.
     return Transition(EventOutcome.APPLIED, record_payment_events(payment, current, change))
+
+
+def _reported_before(payment: Payment, event: PaymentEvent) -> bool:
+    """Whether an earlier verified event of this payment carried the same Midtrans status."""
+    earlier = db.session.scalar(
+        select(PaymentEvent.id)
+        .where(
+            PaymentEvent.payment_id == payment.id,
+            PaymentEvent.id != event.id,
+            PaymentEvent.transaction_status == event.transaction_status,
+            PaymentEvent.outcome.in_(
+                (EventOutcome.APPLIED, EventOutcome.CONFIRMED, EventOutcome.DUPLICATE)
+            ),
+        )
+        .limit(1)
+    )
+    return earlier is not None
 
 
 def _remember_midtrans_fields(payment: Payment, midtrans: dict[str, Any]) -> None:

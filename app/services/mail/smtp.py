@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from ipaddress import ip_address
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 SMTP_TIMEOUT_SECONDS = 10
 
@@ -25,6 +27,15 @@ def send(smtp_url: str, message: EmailMessage) -> None:
     parts = urlsplit(smtp_url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise MailConfigError("SMTP_URL must look like smtp://user:pass@host:587")
+    with session(parts) as (server, _):
+        server.send_message(message)
+
+
+@contextmanager
+def session(parts: SplitResult) -> Iterator[tuple[smtplib.SMTP, bool]]:
+    """A logged-in SMTP session for a parsed SMTP_URL, and whether it is encrypted (smtps, or
+    STARTTLS). The password is sent only encrypted, or to this machine. `flask doctor` opens
+    one the same way, sending nothing."""
     context = ssl.create_default_context()
     if parts.scheme == "smtps":
         server: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -34,16 +45,18 @@ def send(smtp_url: str, message: EmailMessage) -> None:
         server = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=SMTP_TIMEOUT_SECONDS)
     with server:
         server.ehlo()
+        encrypted = parts.scheme == "smtps"
         if parts.scheme == "smtp" and server.has_extn("starttls"):
             server.starttls(context=context)
             server.ehlo()
+            encrypted = True
         elif parts.scheme == "smtp" and parts.username and not _is_loopback(parts.hostname):
             raise MailConfigError(
                 "the SMTP server does not offer STARTTLS: not sending the password in clear"
             )
         if parts.username:
             server.login(unquote(parts.username), unquote(parts.password or ""))
-        server.send_message(message)
+        yield server, encrypted
 
 
 def _is_loopback(host: str) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select, update
 from app.extensions import db
 from app.models import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
 from app.models.base import utcnow
+from app.models.webhook import ATTEMPT_INTERRUPTED
 from app.services.outbox import circuit, state, transport
 from app.services.outbox.endpoints import endpoint_for, has_url, lock_endpoint, signing_secrets
 from app.services.outbox.queue import enqueue
@@ -66,6 +67,7 @@ def deliver(delivery_id: str) -> str:
         ),
     }
     url, number = endpoint.url, delivery.attempt_count
+    _mark_interrupted(delivery_id)  # an earlier attempt whose worker died: say so for good
     # Logged before it is made, so an attempt cut short by a dying worker still shows.
     attempt = WebhookAttempt(
         delivery_id=delivery_id,
@@ -73,7 +75,7 @@ def deliver(delivery_id: str) -> str:
         started_at=utcnow(),
         url=url[:2000],
         duration_ms=0,
-        error="interrupted: the worker stopped before an answer was recorded",
+        error=None,  # read as "sending" under the lease, "interrupted" after (attempt_note)
     )
     db.session.add(attempt)
     db.session.commit()  # no transaction stays open across the merchant's response time
@@ -105,6 +107,20 @@ def deliver(delivery_id: str) -> str:
     return str(delivery.status)
 
 
+def _mark_interrupted(delivery_id: str) -> None:
+    """Attempts of this delivery that never got an answer (their worker died under the lease,
+    which has now run out: this delivery was claimed again) read "interrupted" from now on."""
+    db.session.execute(
+        update(WebhookAttempt)
+        .where(
+            WebhookAttempt.delivery_id == delivery_id,
+            WebhookAttempt.http_status.is_(None),
+            WebhookAttempt.error.is_(None),
+        )
+        .values(error=ATTEMPT_INTERRUPTED)
+    )
+
+
 def _claim(delivery_id: str, lease: timedelta, limit: int) -> str:
     """Claim the delivery ("claimed"), or defer it ("deferred", re-enqueued for later), or
     leave it ("skipped": not due, or held by another worker), in one transaction."""
@@ -126,6 +142,8 @@ def _claim(delivery_id: str, lease: timedelta, limit: int) -> str:
     if delivery.event_type == EventType.TEST and delivery.attempt_count > 0:
         # Its one attempt was made by a worker that died before recording the answer.
         changed = _update(due, state.failed(now, TEST_EVENT_LOST))
+        if changed:
+            _mark_interrupted(delivery_id)
         db.session.commit()
         return "failed" if changed else "skipped"
     hold = None
