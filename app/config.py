@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from app.hosts import is_loopback_host
 
 ENVIRONMENTS = ("development", "test", "production")
 REGISTRATION_POLICIES = ("open", "invite", "closed")
@@ -79,17 +80,6 @@ def _instance_secret(instance_path: Path, filename: str) -> str:
     raise ConfigError(f"{path} is empty; delete it so it can be generated again")
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def key_problems(secret_key: str, data_key: str) -> list[str]:
     """What production refuses in SECRET_KEY and LUNAS_DATA_KEY, in the order start-up names
     it (empty: both are fine). `flask doctor` reports the same rules in any environment."""
@@ -106,7 +96,7 @@ def key_problems(secret_key: str, data_key: str) -> list[str]:
 def base_url_problem(public_base_url: str) -> str | None:
     """Why production refuses this PUBLIC_BASE_URL, or None when it accepts it."""
     base = urlsplit(public_base_url)
-    if base.scheme != "https" and not _is_loopback(base.hostname):
+    if base.scheme != "https" and not is_loopback_host(base.hostname):
         return (
             "PUBLIC_BASE_URL must be an https URL in production "
             "(a loopback host is allowed, for a trial on one machine)"

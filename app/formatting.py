@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
 
 from app.clock import format_wib
 from app.json_input import JsonInputError, read_json
+from app.models.base import utcnow
 from app.models.webhook import WebhookDelivery, attempt_note
 
 TOO_DEEP = "(not shown: nested too deep to print)"
@@ -89,6 +90,4 @@ def install(app: Flask) -> None:
 
 def attempt_error(attempt: Any, delivery: WebhookDelivery) -> str | None:
     """An attempt's error as a page shows it ("sending" while in flight)."""
-    return attempt_note(
-        attempt.error, attempt.http_status, attempt.number, delivery, datetime.now(UTC)
-    )
+    return attempt_note(attempt.error, attempt.http_status, attempt.number, delivery, utcnow())

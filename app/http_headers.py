@@ -15,10 +15,11 @@ A view or blueprint that sets one of these headers itself keeps its own value.""
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response
+
+from app.hosts import is_loopback_host
 
 PAGE_POLICY = {
     "default-src": "'none'",
@@ -75,16 +76,7 @@ def sends_strict_transport_security(config) -> bool:
     if config["LUNAS_ENV"] != "production":
         return False
     base = urlsplit(config["PUBLIC_BASE_URL"])
-    return base.scheme == "https" and bool(base.hostname) and not _is_loopback(base.hostname)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return base.scheme == "https" and bool(base.hostname) and not is_loopback_host(base.hostname)
 
 
 def protect(blueprint: Blueprint, **directives: str) -> None:

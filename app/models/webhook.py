@@ -95,7 +95,11 @@ ATTEMPT_INTERRUPTED = "interrupted: the worker stopped before an answer was reco
 
 
 def attempt_note(
-    error: str | None, http_status: int | None, number: int, delivery: WebhookDelivery, now
+    error: str | None,
+    http_status: int | None,
+    number: int,
+    delivery: WebhookDelivery,
+    now: datetime,
 ) -> str | None:
     """What an attempt's error column says to a person. An attempt is written before its
     request goes out (so one cut short by a dying worker still shows), with no status and no

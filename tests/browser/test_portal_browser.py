@@ -136,16 +136,21 @@ def test_a_new_merchant_takes_a_sandbox_payment_and_sees_its_webhook_arrive(
     screenshot(page, "portal-keys")
 
 
-def test_portal_pages_fit_a_phone_screen(app, phone):
-    """Merchant staff on a phone: no page is wider than the screen (wide tables scroll
-    inside themselves), and the nav's Log out stays reachable."""
-    page = phone()
+def merchant_with_a_project(page: Page) -> str:
+    """A new merchant signs up and creates a project: its id."""
     register(page)
     page.goto("/projects/new")
     page.get_by_label("Project name").fill("Warung Bu Sari")
     page.get_by_role("button", name="Create project").click()
     href = page.get_by_role("link", name="Go to the project").get_attribute("href")
-    project_id = href.split("/projects/")[1].split("?")[0]
+    return href.split("/projects/")[1].split("?")[0]
+
+
+def test_portal_pages_fit_a_phone_screen(app, phone):
+    """Merchant staff on a phone: no page is wider than the screen (wide tables scroll
+    inside themselves), and the nav's Log out stays reachable."""
+    page = phone()
+    project_id = merchant_with_a_project(page)
     with app.app_context():
         payments = [
             direct_payment(project_id, utcnow(), buyer_email=f"pembeli.panjang{n}@example.com")
@@ -177,12 +182,7 @@ def test_portal_pages_fit_a_phone_screen(app, phone):
 
 def test_on_a_phone_the_chart_opens_at_today_and_payments_show_amount_and_status(app, phone):
     page = phone()
-    register(page)
-    page.goto("/projects/new")
-    page.get_by_label("Project name").fill("Warung Bu Sari")
-    page.get_by_role("button", name="Create project").click()
-    href = page.get_by_role("link", name="Go to the project").get_attribute("href")
-    project_id = href.split("/projects/")[1].split("?")[0]
+    project_id = merchant_with_a_project(page)
     with app.app_context():
         db.session.add(
             direct_payment(project_id, utcnow(), buyer_email="pembeli.panjang@example.com")

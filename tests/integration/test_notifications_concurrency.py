@@ -67,6 +67,21 @@ def test_twenty_concurrent_settlements_settle_once(app, live_server, fake_midtra
     assert outcomes == Counter({"applied": 1, "duplicate": CONCURRENCY - 1})
 
 
+def test_twenty_concurrent_pendings_confirm_once_and_change_nothing(
+    app, live_server, fake_midtrans, purchase_id
+):
+    fake_midtrans.set_status(purchase_id, "pending", "75000.00")
+    body = notification(purchase_id, "pending", SERVER_KEY)
+
+    statuses = post_all_at_once(live_server, [body] * CONCURRENCY)
+
+    assert statuses == [200] * CONCURRENCY
+    status, changes, outcomes = final_state(app, purchase_id)
+    assert (status, changes) == ("pending", [])
+    # Under the payment's row lock one of them is first: it confirms, the rest repeat it.
+    assert outcomes == Counter({"confirmed": 1, "duplicate": CONCURRENCY - 1})
+
+
 def test_a_concurrent_mixed_batch_ends_in_what_get_status_says(
     app, live_server, fake_midtrans, purchase_id
 ):

@@ -9,8 +9,9 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
-from ipaddress import ip_address
 from urllib.parse import SplitResult, unquote, urlsplit
+
+from app.hosts import is_loopback_host
 
 SMTP_TIMEOUT_SECONDS = 10
 
@@ -50,19 +51,10 @@ def session(parts: SplitResult) -> Iterator[tuple[smtplib.SMTP, bool]]:
             server.starttls(context=context)
             server.ehlo()
             encrypted = True
-        elif parts.scheme == "smtp" and parts.username and not _is_loopback(parts.hostname):
+        elif parts.scheme == "smtp" and parts.username and not is_loopback_host(parts.hostname):
             raise MailConfigError(
                 "the SMTP server does not offer STARTTLS: not sending the password in clear"
             )
         if parts.username:
             server.login(unquote(parts.username), unquote(parts.password or ""))
         yield server, encrypted
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from ipaddress import ip_address
 from urllib.parse import unquote, urlsplit
 
 from alembic.migration import MigrationContext
@@ -36,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import MIN_KEY_LENGTH, base_url_problem, key_problems
 from app.extensions import db, migrate, redis_connection
+from app.hosts import is_loopback_host
 from app.midtrans.client import (
     MidtransClient,
     MidtransError,
@@ -343,7 +343,7 @@ def _notification_url() -> Outcome:
         f"environment with a key (Settings → Payment → Notification URL); Finish URL "
         f"{base}{FINISH_PATH}"
     )
-    if parts.scheme != "https" or _is_loopback(parts.hostname):
+    if parts.scheme != "https" or is_loopback_host(parts.hostname):
         return Verdict.WARN, (
             f"{message}. Midtrans cannot call it: it asks for a public https URL (offline, "
             "`flask midtrans notify` stands in)"
@@ -382,7 +382,7 @@ def _smtp() -> Outcome:
     except OSError as exc:  # refused, unreachable, timed out, or TLS failed
         return Verdict.PROBLEM, f"{where} cannot be reached: {_short(exc)}"
     done = "logged in" if parts.username else "answered"
-    if not encrypted and not _is_loopback(parts.hostname):
+    if not encrypted and not is_loopback_host(parts.hostname):
         return Verdict.WARN, f"{where} {done}, but offers no STARTTLS: mail travels in clear"
     if _production() and config["MAIL_FROM"].rstrip(">").endswith("@localhost"):
         return Verdict.WARN, (
@@ -406,19 +406,6 @@ def _without_credentials(url: str, default_port: int | None = None) -> str:
     port = parts.port or default_port
     host = f"{parts.hostname}:{port}" if port else (parts.hostname or "")
     return parts._replace(netloc=host).geturl()
-
-
-def _is_loopback(host: str | None) -> bool:
-    # The same rule as app/services/mail/smtp.py's: a password may travel in clear only to
-    # this machine.
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _short(exc: BaseException) -> str:
