@@ -17,6 +17,7 @@ from app import jobs
 from app.extensions import db
 from app.services.checkout.janitor import expire_stale_checkouts
 from app.services.checkout.unverified import purge_unverified
+from app.services.idempotency import purge_expired
 from app.services.outbox.queue import sweep
 from app.services.reporting.overview import prepare_overviews
 
@@ -91,10 +92,14 @@ class Maintenance(threading.Thread):
             log.info("pending janitor: %s", report)
 
     def purge(self) -> None:
-        """Unverified notifications past UNVERIFIED_EVENT_RETENTION_DAYS, at the janitor's turn."""
+        """Unverified notifications past UNVERIFIED_EVENT_RETENTION_DAYS, and Idempotency-Keys
+        past their 24 h, at the janitor's turn."""
         count = self._run("unverified notification purge", purge_unverified)
         if count:
             log.info("deleted %d unverified notification events", count)
+        keys = self._run("idempotency key purge", purge_expired)
+        if keys:
+            log.info("deleted %d expired idempotency keys", keys)
 
     def day_totals(self) -> None:
         count = self._run("overview day totals", prepare_overviews)

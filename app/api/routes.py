@@ -6,20 +6,13 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError as PydanticValidationError
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import bp
+from app.api.calls import PostCall, authenticated_post, idempotent, read_body
 from app.api.schemas import ShopPaymentRequest, first_error
-from app.errors import (
-    InvalidClientError,
-    NotFoundError,
-    UnsupportedMediaTypeError,
-    ValidationError,
-)
-from app.json_input import JsonInputError, read_json
+from app.errors import NotFoundError, ValidationError
 from app.models import Payment
 from app.models.base import iso_utc
-from app.services.accounts.credentials import authenticate
 from app.services.checkout.create import CheckoutRequest, create_checkout
 from app.services.checkout.lookup import PaymentView, find_payment_view
 from app.services.checkout.notifications import process_notification, record_notification
@@ -33,18 +26,18 @@ VERIFY_HEADERS = {
 
 @bp.post("/platform/shop-payment")
 def create_shop_payment():
-    body = _json_object()
-    client_id, client_secret = _credentials(body)
-    client = authenticate(client_id, client_secret)
-    if client is None:
-        raise InvalidClientError("unknown client_id or wrong client_secret")
+    call = authenticated_post()
+    return idempotent(call, lambda: _create_shop_payment(call))
+
+
+def _create_shop_payment(call: PostCall):
     try:
-        fields = ShopPaymentRequest.model_validate(body)
+        fields = ShopPaymentRequest.model_validate(call.body)
     except PydanticValidationError as exc:
         message, field = first_error(exc)
         raise ValidationError(message, field) from None
     result = create_checkout(
-        client,
+        call.client,
         CheckoutRequest(
             amount=fields.amount,
             order_id=fields.order_id,
@@ -52,6 +45,11 @@ def create_shop_payment():
             buyer_name=fields.buyer_name,
             item_name=fields.item_name,
             metadata=fields.metadata or {},
+            buyer_phone=fields.buyer_phone,
+            expires_in_minutes=fields.expires_in_minutes,
+            enabled_payments=fields.enabled_payments,
+            return_url=fields.return_url,
+            webhook_url=fields.webhook_url,
         ),
     )
     return jsonify(checkout_body(result.payment)), 201 if result.created else 200
@@ -109,56 +107,7 @@ def _verify_body(view: PaymentView) -> dict:
 
 @bp.post("/midtrans/notification")
 def midtrans_notification():
-    # get_data() enforces MAX_CONTENT_LENGTH: an oversized body is refused before it is stored.
-    raw_body = request.get_data(cache=False)
-    if _streamed_past_limit(raw_body):
-        raise RequestEntityTooLarge()
+    raw_body = read_body()  # an oversized body is refused before it is stored
     event_id = record_notification(raw_body, request.headers, request.remote_addr)
     process_notification(event_id)
     return {"message": "ok"}
-
-
-def _streamed_past_limit(raw_body: bytes) -> bool:
-    """A chunked body (no Content-Length) is cut at MAX_CONTENT_LENGTH without an error;
-    one more byte waiting on the socket means the sender went past the limit."""
-    if request.content_length is not None:
-        return False
-    if len(raw_body) < current_app.config["MAX_CONTENT_LENGTH"]:
-        return False
-    return bool(request.environ["wsgi.input"].read(1))
-
-
-def _json_object() -> dict:
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaTypeError("send the body as application/json")
-    raw = request.get_data(cache=False)
-    if _streamed_past_limit(raw):
-        raise RequestEntityTooLarge()
-    try:
-        body = read_json(raw)
-    except JsonInputError as exc:
-        raise ValidationError(exc.message, exc.field) from None
-    if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object")
-    return body
-
-
-def _credentials(body: dict) -> tuple[str, str]:
-    basic = request.authorization
-    in_body = "client_id" in body or "client_secret" in body
-    if in_body and basic is not None:
-        raise ValidationError("send credentials in the body or with HTTP Basic, not both")
-    if in_body:
-        client_id, client_secret = body.get("client_id"), body.get("client_secret")
-        for name, value in (("client_id", client_id), ("client_secret", client_secret)):
-            if value is not None and not isinstance(value, str):
-                raise ValidationError(f"{name} must be a string", name)
-    elif basic is not None and basic.type == "basic":
-        client_id, client_secret = basic.username, basic.password
-    else:
-        client_id = client_secret = None
-    if not client_id or not client_secret:
-        raise InvalidClientError(
-            "client_id and client_secret are required, in the body or with HTTP Basic"
-        )
-    return client_id, client_secret

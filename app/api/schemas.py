@@ -19,10 +19,12 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
+from app.midtrans.payment_types import SNAP_PAYMENT_ALIASES, SNAP_PAYMENTS
 from app.models import ORDER_ID_PATTERN
 from app.text import NUL_MESSAGE, has_nul
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
+PHONE_RE = re.compile(r"[0-9 +\-]{8,20}")
 MAX_AMOUNT = 999_999_999_999
 
 MetadataValue = StrictStr | StrictInt | StrictFloat | StrictBool | None
@@ -39,6 +41,39 @@ class ShopPaymentRequest(BaseModel):
     buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
     item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
     metadata: dict[str, MetadataValue] | None = None
+    # SPEC §11.1: all optional.
+    buyer_phone: StrictStr | None = None
+    expires_in_minutes: Annotated[StrictInt, Field(ge=5, le=10080)] | None = None
+    enabled_payments: list[StrictStr] | None = None
+    return_url: StrictStr | None = None
+    webhook_url: StrictStr | None = None
+
+    @field_validator("buyer_phone")
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        if value is not None and not PHONE_RE.fullmatch(value):
+            raise PydanticCustomError("phone", FIELD_MESSAGES["buyer_phone"])
+        return value
+
+    @field_validator("enabled_payments")
+    @classmethod
+    def _check_payments(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise PydanticCustomError("payments", "enabled_payments must name at least one")
+        names: list[str] = []
+        for name in value:
+            snap_name = SNAP_PAYMENT_ALIASES.get(name, name)
+            if snap_name not in SNAP_PAYMENTS:
+                raise PydanticCustomError(
+                    "payments",
+                    "enabled_payments: unknown payment '{name}' (one of {known})",
+                    {"name": name[:40], "known": ", ".join(SNAP_PAYMENTS)},
+                )
+            if snap_name not in names:
+                names.append(snap_name)
+        return names
 
     @field_validator("buyer_name", "item_name")
     @classmethod
@@ -84,6 +119,11 @@ FIELD_MESSAGES = {
     "item_name": "item_name must be a string of at most 200 characters",
     "client_id": "client_id must be a string",
     "client_secret": "client_secret must be a string",
+    "buyer_phone": "buyer_phone must be 8-20 characters of digits, spaces, + and -",
+    "expires_in_minutes": "expires_in_minutes must be an integer from 5 to 10080",
+    "enabled_payments": "enabled_payments must be a list of Snap payment names",
+    "return_url": "return_url must be a string",
+    "webhook_url": "webhook_url must be a string",
 }
 
 
@@ -98,6 +138,8 @@ def first_error(exc: PydanticValidationError) -> tuple[str, str | None]:
         return f"{field} is required", field
     if error["type"] == "nul_character":
         return f"{field} {NUL_MESSAGE}", field
+    if error["type"] in ("phone", "payments"):
+        return error["msg"], field
     if field == "metadata":
         context = error.get("ctx", {}).get("error")
         if context is not None:

@@ -1,3 +1,4 @@
+from app.models.idempotency import IdempotencyKey
 from app.models.operator import Invitation, OperatorAction
 from app.models.payment import (
     DIRECT_ITEM_ID,
@@ -35,6 +36,7 @@ __all__ = [
     "Environment",
     "EventOutcome",
     "EventType",
+    "IdempotencyKey",
     "Invitation",
     "OperatorAction",
     "Payment",

@@ -151,11 +151,18 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(String(3), default="IDR")
     buyer_email: Mapped[str] = mapped_column(String(254))
     buyer_name: Mapped[str | None] = mapped_column(String(100))
+    buyer_phone: Mapped[str | None] = mapped_column(String(20))
     item_name: Mapped[str | None] = mapped_column(String(200))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     status: Mapped[PaymentStatus] = mapped_column(
         EnumText(PaymentStatus, 20), default=PaymentStatus.CREATING
     )
+
+    # The checkout's own options (SPEC §11.1): Snap's payment methods (null: Snap's default),
+    # where the buyer goes after paying, where this checkout's events go.
+    enabled_payments: Mapped[list[str] | None] = mapped_column(JSONType)
+    return_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
 
     snap_token: Mapped[str | None] = mapped_column(String(100))
     snap_redirect_url: Mapped[str | None] = mapped_column(String(500))
@@ -170,6 +177,8 @@ class Payment(Base):
     midtrans_transaction_status: Mapped[str | None] = mapped_column(String(32))
     midtrans_fraud_status: Mapped[str | None] = mapped_column(String(32))
     midtrans_payment_type: Mapped[str | None] = mapped_column(String(32))
+    # The bank, wallet or store Midtrans names (app/midtrans/payment_types.payment_channel).
+    payment_channel: Mapped[str | None] = mapped_column(String(32))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -61,6 +61,9 @@ class WebhookDelivery(Base):
     # other kinds) through this unique key.
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     body: Mapped[str] = mapped_column(Text)
+    # Set when the checkout named its own webhook_url (SPEC §11.1): it goes there instead of
+    # the endpoint's URL, signed with the endpoint's secret.
+    url: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus, 24))
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -78,7 +78,13 @@ def test_item_purchased_carries_exactly_the_reference_payload(app, client, proje
         metadata=METADATA,
     )
 
-    settle(client, fake_midtrans, purchase_id, settlement_time="2026-05-06 17:00:00")
+    settle(
+        client,
+        fake_midtrans,
+        purchase_id,
+        settlement_time="2026-05-06 17:00:00",
+        va_numbers=[{"bank": "bca", "va_number": "12345678901"}],
+    )
 
     assert payloads(app) == [
         {
@@ -95,6 +101,8 @@ def test_item_purchased_carries_exactly_the_reference_payload(app, client, proje
             "purchase_id": purchase_id,
             "environment": "sandbox",
             "payment_type": "bank_transfer",
+            "payment_channel": "bca",  # SPEC §11.1: the VA's bank, beside payment_type
+            "buyer_phone": None,
         }
     ]
 

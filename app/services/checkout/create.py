@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import ServiceError, UnavailableError, UpstreamError
+from app.errors import ServiceError, UnavailableError, UpstreamError, ValidationError
 from app.extensions import db
 from app.midtrans.client import (
     MidtransClient,
@@ -25,11 +26,14 @@ from app.models import DIRECT_ITEM_ID, ApiClient, Payment, PaymentStatus
 from app.models.base import utcnow
 from app.security import random_token
 from app.services.accounts.standing import check_may_start_checkout
+from app.services.outbox.endpoints import validate_webhook_url
+from app.services.urls import require_scheme
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ITEM_NAME = "Pembayaran"
 MIDTRANS_NAME_LIMIT = 50
+MAX_RETURN_URL_LENGTH = 500
 # How long a second request waits for a racing first one to finish its Midtrans call
 # (which may take up to 10 s) before treating that first one as crashed.
 CREATION_WAIT_SECONDS = 12.0
@@ -48,6 +52,12 @@ class CheckoutRequest:
     buyer_name: str | None = None
     item_name: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # SPEC §11.1, each checked by the API's schema except the two URLs (checked here).
+    buyer_phone: str | None = None
+    expires_in_minutes: int | None = None
+    enabled_payments: list[str] | None = None
+    return_url: str | None = None
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,11 @@ class CheckoutResult:
 def create_checkout(client: ApiClient, request: CheckoutRequest) -> CheckoutResult:
     # Suspended, archived or (production) unapproved: no new checkout, nothing stored.
     check_may_start_checkout(client.project, client.environment)
+    request = replace(
+        request,
+        return_url=validate_return_url(request.return_url),
+        webhook_url=validate_webhook_url(request.webhook_url),
+    )
     try:
         settings_for(client.environment)  # no server key: unavailable, before anything is stored
     except MidtransUnavailableError as exc:
@@ -96,6 +111,7 @@ def _find(client: ApiClient, order_id: str) -> Payment | None:
 def _claim_order_id(client: ApiClient, request: CheckoutRequest) -> Payment | None:
     """Insert the row that owns the order id; None when a racing request got there first."""
     now = utcnow()
+    minutes = request.expires_in_minutes or current_app.config["CHECKOUT_EXPIRY_MINUTES"]
     payment = Payment(
         purchase_id="pur_" + random_token(24),
         project_id=client.project_id,
@@ -105,10 +121,14 @@ def _claim_order_id(client: ApiClient, request: CheckoutRequest) -> Payment | No
         currency="IDR",
         buyer_email=request.buyer_email,
         buyer_name=request.buyer_name,
+        buyer_phone=request.buyer_phone,
         item_name=request.item_name,
         metadata_=request.metadata,
+        enabled_payments=request.enabled_payments,
+        return_url=request.return_url,
+        webhook_url=request.webhook_url,
         status=PaymentStatus.CREATING,
-        expires_at=now + timedelta(minutes=current_app.config["CHECKOUT_EXPIRY_MINUTES"]),
+        expires_at=now + timedelta(minutes=minutes),
         created_at=now,
     )
     db.session.add(payment)
@@ -180,16 +200,41 @@ def snap_request(payment: Payment) -> dict[str, Any]:
     config = current_app.config
     name = (payment.item_name or DEFAULT_ITEM_NAME)[:MIDTRANS_NAME_LIMIT]
     first_name = payment.buyer_name or payment.buyer_email.split("@", 1)[0]
-    return {
+    customer: dict[str, Any] = {"first_name": first_name, "email": payment.buyer_email}
+    if payment.buyer_phone:
+        customer["phone"] = payment.buyer_phone
+    payload: dict[str, Any] = {
         "transaction_details": {"order_id": payment.purchase_id, "gross_amount": payment.amount},
         "item_details": [
             {"id": DIRECT_ITEM_ID, "name": name, "price": payment.amount, "quantity": 1}
         ],
-        "customer_details": {"first_name": first_name, "email": payment.buyer_email},
+        "customer_details": customer,
         "callbacks": {"finish": f"{config['PUBLIC_BASE_URL']}/purchase/callback"},
         "expiry": {
             "start_time": format_expiry_start(payment.created_at),
             "unit": "minute",
-            "duration": config["CHECKOUT_EXPIRY_MINUTES"],
+            "duration": expiry_minutes(payment),
         },
     }
+    if payment.enabled_payments:
+        payload["enabled_payments"] = list(payment.enabled_payments)
+    return payload
+
+
+def expiry_minutes(payment: Payment) -> int:
+    """The checkout's life in whole minutes, as its expires_at was set from it."""
+    return round((payment.expires_at - payment.created_at).total_seconds() / 60)
+
+
+def validate_return_url(url: str | None) -> str | None:
+    """An absolute https URL (http outside production) of at most 500 characters."""
+    if url is None:
+        return None
+    field_name = "return_url"
+    parts = urlsplit(url)
+    if len(url) > MAX_RETURN_URL_LENGTH or any(ch.isspace() for ch in url):
+        raise ValidationError("return_url must be a URL of at most 500 characters", field_name)
+    require_scheme(parts, field_name, https_only=current_app.config["LUNAS_ENV"] == "production")
+    if not parts.hostname or "@" in parts.netloc:
+        raise ValidationError("return_url needs a host and no user name", field_name)
+    return url

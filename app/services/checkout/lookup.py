@@ -120,6 +120,7 @@ def _lookup(by_purchase: bool, by_client: bool) -> Select:
             payments.paid_at,
             payments.expires_at,
             payments.item_name,
+            payments.return_url,
             payments.environment,
             projects.name,
             projects.store_url_template,
@@ -148,7 +149,9 @@ def _view(row) -> PaymentView:
         amount=row.amount,
         currency=row.currency,
         store_name=store_name if isinstance(store_name, str) and store_name else row.name,
-        redirect_url=store_redirect_url(row.store_url_template, metadata.get("store_slug")),
+        # The checkout's own return_url comes before the project's store URL template.
+        redirect_url=row.return_url
+        or store_redirect_url(row.store_url_template, metadata.get("store_slug")),
         paid_at=row.paid_at,
         environment=row.environment,
         client_id=row.client_id,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
+from app.midtrans.payment_types import payment_channel
 from app.midtrans.timefmt import parse_midtrans_time
 from app.models import (
     EventOutcome,
@@ -126,6 +127,9 @@ def _remember_midtrans_fields(payment: Payment, midtrans: dict[str, Any]) -> Non
         value = midtrans.get(key)
         if isinstance(value, str) and value:
             setattr(payment, column, value[:64])
+    channel = payment_channel(midtrans)
+    if channel is not None:
+        payment.payment_channel = channel
 
 
 def _refund_amount_changed(payment: Payment, midtrans: dict[str, Any]) -> bool:

@@ -25,7 +25,7 @@ from app.models import DeliveryStatus, EventType, WebhookAttempt, WebhookDeliver
 from app.models.base import utcnow
 from app.models.webhook import ATTEMPT_INTERRUPTED
 from app.services.outbox import circuit, state, transport
-from app.services.outbox.endpoints import endpoint_for, has_url, lock_endpoint, signing_secrets
+from app.services.outbox.endpoints import endpoint_for, lock_endpoint, signing_secrets
 from app.services.outbox.queue import enqueue
 from app.services.outbox.schedule import retry_delay
 from app.services.outbox.signing import signature_header
@@ -51,7 +51,7 @@ def deliver(delivery_id: str) -> str:
         return outcome
     delivery = db.session.get(WebhookDelivery, delivery_id)
     endpoint = endpoint_for(delivery.project_id, delivery.environment)
-    if not has_url(endpoint):
+    if endpoint is None or not (delivery.url or endpoint.url):
         state.apply(delivery, state.unclaimed_for_lack_of_url(delivery.attempt_count))
         db.session.commit()
         return str(delivery.status)
@@ -66,7 +66,8 @@ def deliver(delivery_id: str) -> str:
             signing_secrets(endpoint, utcnow()), delivery.id, timestamp, body
         ),
     }
-    url, number = endpoint.url, delivery.attempt_count
+    # A checkout's own webhook_url, else the endpoint's (SPEC §11.1).
+    url, number = delivery.url or endpoint.url, delivery.attempt_count
     _mark_interrupted(delivery_id)  # an earlier attempt whose worker died: say so for good
     # Logged before it is made, so an attempt cut short by a dying worker still shows.
     attempt = WebhookAttempt(

@@ -46,7 +46,13 @@ def record_payment_events(
     for event_type, dedupe_key in kinds:
         payload = payment_payload(payment, event_type, change.created_at)
         delivery = new_delivery(
-            payment.project_id, payment.environment, event_type, payload, payment.id, dedupe_key
+            payment.project_id,
+            payment.environment,
+            event_type,
+            payload,
+            payment.id,
+            dedupe_key,
+            url=payment.webhook_url,
         )
         if delivery.status == DeliveryStatus.PENDING:
             due.append(delivery.id)
@@ -68,6 +74,8 @@ def payment_payload(payment: Payment, event_type: EventType, changed_at: datetim
         "purchase_id": payment.purchase_id,
         "environment": str(payment.environment),
         "payment_type": payment.midtrans_payment_type,
+        "payment_channel": payment.payment_channel,
+        "buyer_phone": payment.buyer_phone,
     }
     if event_type != EventType.ITEM_PURCHASED:
         payload["status"] = str(payment.status)
@@ -82,7 +90,10 @@ def new_delivery(
     payload: dict,
     payment_id: int | None = None,
     dedupe_key: str | None = None,
+    url: str | None = None,
 ) -> WebhookDelivery:
+    """A new event, added to the caller's transaction: to `url` when its checkout named one,
+    else to the endpoint's URL (waiting for one while there is none)."""
     now = utcnow()
     delivery = WebhookDelivery(
         id="evt_" + random_token(24),
@@ -93,9 +104,11 @@ def new_delivery(
         dedupe_key=dedupe_key,
         # Frozen now: every attempt sends exactly these bytes.
         body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        url=url,
         created_at=now,
     )
-    state.apply(delivery, state.scheduled(has_url(endpoint_for(project_id, environment)), now))
+    has_destination = url is not None or has_url(endpoint_for(project_id, environment))
+    state.apply(delivery, state.scheduled(has_destination, now))
     db.session.add(delivery)
     return delivery
 

@@ -33,24 +33,34 @@ def resend_in_project(
 
 def resend_failed_since(project_id: str, environment: Environment, since: datetime) -> int:
     """Every failed event of this project environment created at or after `since`, reset in
-    one statement and enqueued after its commit. Returns how many."""
+    one statement and enqueued after its commit (those with nowhere to go wait for a URL).
+    Returns how many."""
     url_set = has_url(endpoint_for(project_id, environment))
+    failed = (
+        WebhookDelivery.project_id == project_id,
+        WebhookDelivery.environment == environment,
+        WebhookDelivery.status == DeliveryStatus.FAILED,
+        WebhookDelivery.created_at >= since,
+    )
+    # A checkout's own webhook_url needs no endpoint URL.
+    deliverable = () if url_set else (WebhookDelivery.url.is_not(None),)
+    now = utcnow()
     ids = list(
         db.session.scalars(
             update(WebhookDelivery)
-            .where(
-                WebhookDelivery.project_id == project_id,
-                WebhookDelivery.environment == environment,
-                WebhookDelivery.status == DeliveryStatus.FAILED,
-                WebhookDelivery.created_at >= since,
-            )
-            .values(**state.scheduled(url_set, utcnow()))
+            .where(*failed, *deliverable)
+            .values(**state.scheduled(True, now))
             .returning(WebhookDelivery.id)
         )
     )
+    waiting = 0
+    if not url_set:
+        waiting = db.session.execute(
+            update(WebhookDelivery).where(*failed).values(**state.scheduled(False, now))
+        ).rowcount
     db.session.commit()
-    enqueue(ids if url_set else [])
-    return len(ids)
+    enqueue(ids)
+    return len(ids) + waiting
 
 
 def _resend(delivery_id: str, *scope) -> WebhookDelivery:
@@ -75,5 +85,7 @@ def _resend(delivery_id: str, *scope) -> WebhookDelivery:
 
 
 def _reset(delivery: WebhookDelivery) -> None:
-    url_set = has_url(endpoint_for(delivery.project_id, delivery.environment))
+    url_set = delivery.url is not None or has_url(
+        endpoint_for(delivery.project_id, delivery.environment)
+    )
     state.apply(delivery, state.scheduled(url_set, utcnow()))
