@@ -163,6 +163,8 @@ class Config:
         )
         self.MIDTRANS_CREATE_TIMEOUT_SECONDS = 10.0
         self.MIDTRANS_STATUS_TIMEOUT_SECONDS = 5.0
+        # Refund, cancel and expire: a refund left without an answer is asked about again later.
+        self.MIDTRANS_ACTION_TIMEOUT_SECONDS = 10.0
 
         self.CHECKOUT_EXPIRY_MINUTES = parse_int(
             "CHECKOUT_EXPIRY_MINUTES", get("CHECKOUT_EXPIRY_MINUTES"), 1440

@@ -53,3 +53,31 @@ class UpstreamError(ServiceError):
 
     code = "upstream_error"
     http_status = 502
+
+
+class InvalidStateError(ServiceError):
+    """The object is not in a state that allows the action (the message names its state)."""
+
+    code = "invalid_state"
+    http_status = 409
+
+
+class RefundNotSupportedError(ServiceError):
+    """Midtrans cannot refund this payment type by API; the merchant refunds outside it."""
+
+    code = "refund_not_supported"
+    http_status = 422
+
+
+class RefundExceedsPaymentError(ServiceError):
+    """More than what remains (pending refunds count as taken)."""
+
+    code = "refund_exceeds_payment"
+    http_status = 422
+
+
+class RefundRefusedError(ServiceError):
+    """Midtrans refused the refund; its message is passed on."""
+
+    code = "refund_refused"
+    http_status = 422

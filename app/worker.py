@@ -19,6 +19,7 @@ from app.services.checkout.janitor import expire_stale_checkouts
 from app.services.checkout.unverified import purge_unverified
 from app.services.idempotency import purge_expired
 from app.services.outbox.queue import sweep
+from app.services.payments.refunds import check_pending_refunds
 from app.services.reporting.overview import prepare_overviews
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
 
 class Maintenance(threading.Thread):
     """Database-driven upkeep on a timer: the webhook sweeper every
-    WEBHOOK_SWEEP_INTERVAL_SECONDS, the pending janitor (and, after it, the purge of old
-    unverified notifications) every JANITOR_INTERVAL_SECONDS, and
+    WEBHOOK_SWEEP_INTERVAL_SECONDS, the pending janitor and the pending refund check (and,
+    after them, the purge of old unverified notifications) every JANITOR_INTERVAL_SECONDS, and
     the portal overview's closed days stored every DAY_TOTALS_INTERVAL_SECONDS (in a thread of
     its own: a long pass, such as the first after migration 0005 on a busy platform, must
     never hold up the sweeper).
@@ -90,6 +91,9 @@ class Maintenance(threading.Thread):
         report = self._run("pending janitor", expire_stale_checkouts)
         if report and (report.checked or report.abandoned_removed):
             log.info("pending janitor: %s", report)
+        ended = self._run("pending refund check", check_pending_refunds)
+        if ended:
+            log.info("pending refund check: %d refunds ended", ended)
 
     def purge(self) -> None:
         """Unverified notifications past UNVERIFIED_EVENT_RETENTION_DAYS, and Idempotency-Keys

@@ -45,6 +45,9 @@ class FakeMidtrans:
     # order_id → Get Status answer; unknown ids get Midtrans's HTTP 200 / "404" body.
     status_answers: dict[str, Answer] = field(default_factory=dict)
     status_default: Answer | None = None
+    # "{order_id}/{action}" (refund, refund/online/direct, cancel, expire) → a programmed
+    # answer; otherwise the fake acts as Midtrans does on the transaction Get Status shows.
+    action_answers: dict[str, Answer] = field(default_factory=dict)
 
     def start(self) -> None:
         fake = self
@@ -151,4 +154,74 @@ class FakeMidtrans:
                     "id": str(uuid.uuid4()),
                 },
             )
+        if method == "POST" and handler.path.startswith("/v2/"):
+            if not authorized:
+                return Answer(
+                    401, {"status_code": "401", "status_message": "Unknown Merchant server_key/id"}
+                )
+            order_id, _, action = handler.path[len("/v2/") :].partition("/")
+            order_id = unquote(order_id)
+            if f"{order_id}/{action}" in self.action_answers:
+                return self.action_answers[f"{order_id}/{action}"]
+            return self._act(order_id, action, self.requests[-1].body or {})
         return Answer(404, {"error_messages": ["not found"]})
+
+    def _act(self, order_id: str, action: str, body: dict[str, Any]) -> Answer:
+        """Midtrans's refund, cancel and expire on the transaction Get Status shows."""
+        status = self.status_answers.get(order_id)
+        if status is None or status.body.get("status_code") == "404":
+            return Answer(
+                200, {"status_code": "404", "status_message": "Transaction doesn't exist."}
+            )
+        transaction = status.body
+        current = transaction["transaction_status"]
+        if action in ("cancel", "expire") and current in ("pending", "authorize", "capture"):
+            code = "407" if action == "expire" else "200"
+            self.set_status(
+                order_id,
+                action,
+                transaction["gross_amount"],
+                transaction_id=transaction["transaction_id"],
+                payment_type=transaction["payment_type"],
+            )
+            return Answer(200, {**self.status_answers[order_id].body, "status_code": code})
+        if action.startswith("refund") and current in ("settlement", "partial_refund"):
+            refunds = transaction.setdefault("refunds", [])
+            for made in refunds:
+                if made["refund_key"] == body.get("refund_key"):
+                    return Answer(200, {**transaction, **made, "status_code": "200"})
+            gross = int(float(transaction["gross_amount"]))
+            total = sum(int(float(made["refund_amount"])) for made in refunds)
+            amount = body.get("amount", gross - total)
+            if total + amount > gross:
+                return Answer(
+                    200, {"status_code": "414", "status_message": "Refund amount exceeds"}
+                )
+            made = {
+                "refund_chargeback_id": len(refunds) + 1,
+                "refund_amount": f"{amount}.00",
+                "created_at": format_midtrans_time(utcnow()),
+                "reason": body.get("reason", ""),
+                "refund_key": body.get("refund_key"),
+            }
+            refunds.append(made)
+            transaction["refund_amount"] = f"{total + amount}.00"
+            transaction["transaction_status"] = (
+                "refund" if total + amount == gross else "partial_refund"
+            )
+            return Answer(
+                200,
+                {
+                    **transaction,
+                    **made,
+                    "status_code": "200",
+                    "status_message": "Success, refund request is approved",
+                },
+            )
+        return Answer(
+            200,
+            {
+                "status_code": "412",
+                "status_message": "Merchant cannot modify the status of the transaction",
+            },
+        )

@@ -79,6 +79,11 @@ class ProjectKeys:
             return {"client_id": self.sandbox_id, "client_secret": self.sandbox_secret}
         return {"client_id": self.production_id, "client_secret": self.production_secret}
 
+    def auth(self, environment: str = "sandbox") -> dict[str, str]:
+        """HTTP Basic headers of this environment's credential (the merchant API's way)."""
+        body = self.body(environment)
+        return basic_auth(body["client_id"], body["client_secret"])
+
 
 def new_project(
     name: str = "Toko Contoh",

@@ -111,6 +111,40 @@ class ShopPaymentRequest(BaseModel):
         return value
 
 
+class Credentials(BaseModel):
+    """The body fields of SPEC §3.1 that every POST may carry instead of HTTP Basic."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    client_id: StrictStr | None = Field(default=None, max_length=100)
+    client_secret: StrictStr | None = Field(default=None, max_length=200)
+
+
+class CancelRequest(Credentials):
+    pass
+
+
+class RefundRequest(Credentials):
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
+    reason: Annotated[StrictStr, Field(max_length=255)] | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _check_reason(cls, value: str | None) -> str | None:
+        if has_nul(value):
+            raise PydanticCustomError("nul_character", NUL_MESSAGE)
+        return value
+
+
+class FulfilmentRequest(Credentials):
+    status: StrictStr
+
+
+class WebhookSettingsRequest(Credentials):
+    url: StrictStr | None = None
+    events: list[StrictStr] | None = None
+
+
 FIELD_MESSAGES = {
     "amount": f"amount must be a positive integer no larger than {MAX_AMOUNT}",
     "order_id": "order_id must be 1-50 characters of A-Z a-z 0-9 - _ . ~",
@@ -124,6 +158,10 @@ FIELD_MESSAGES = {
     "enabled_payments": "enabled_payments must be a list of Snap payment names",
     "return_url": "return_url must be a string",
     "webhook_url": "webhook_url must be a string",
+    "reason": "reason must be a string of at most 255 characters",
+    "status": "status must be one of completed, cancelled",
+    "url": "url must be a string (an https URL) or null",
+    "events": "events must be a list of event names",
 }
 
 

@@ -44,6 +44,11 @@ class MidtransNotFoundError(MidtransError):
     """Get Status says the transaction does not exist (HTTP 404 or body status_code "404")."""
 
 
+class MidtransRefusedError(MidtransError):
+    """Midtrans answered and said no (HTTP 4xx, or a 4xx status_code in an HTTP 200 body):
+    nothing was done there, and asking again the same way will not change that."""
+
+
 class MidtransUnavailableError(Exception):
     """No Midtrans server key is configured for this environment."""
 
@@ -121,6 +126,40 @@ class MidtransClient:
             raise MidtransError(_error_message(body, status), status)
         if not isinstance(body.get("transaction_status"), str):
             raise MidtransError("Midtrans Get Status returned no transaction_status", status)
+        return body
+
+    def refund(
+        self, order_id: str, refund_key: str, amount: int, reason: str | None, timeout: float
+    ) -> dict[str, Any]:
+        """POST /v2/{order_id}/refund. The same refund_key again is a retry of the same refund
+        at Midtrans, never a second one. MidtransRefusedError when Midtrans says no, and
+        MidtransError when the outcome is unknown (unreachable, timeout, 5xx)."""
+        body: dict[str, Any] = {"refund_key": refund_key, "amount": amount}
+        if reason:
+            body["reason"] = reason
+        return self._action(order_id, "refund", timeout, json=body)
+
+    def cancel(self, order_id: str, timeout: float) -> dict[str, Any]:
+        """POST /v2/{order_id}/cancel: a card transaction before settlement, or a pending one.
+        MidtransNotFoundError when Midtrans has no transaction for it."""
+        return self._action(order_id, "cancel", timeout)
+
+    def expire(self, order_id: str, timeout: float) -> dict[str, Any]:
+        """POST /v2/{order_id}/expire: a pending transaction (its success is status_code
+        "407"). MidtransNotFoundError when Midtrans has no transaction for it."""
+        return self._action(order_id, "expire", timeout)
+
+    def _action(self, order_id: str, action: str, timeout: float, **kwargs: Any):
+        url = f"{self.settings.api_base}/v2/{quote(order_id, safe='')}/{action}"
+        body, status = self._request("POST", url, timeout, **kwargs)
+        body_code = str(body.get("status_code", ""))
+        if status == 404 or body_code == "404":
+            raise MidtransNotFoundError(_error_message(body, status), status)
+        refused_code = body_code.isdigit() and 400 <= int(body_code) < 500 and body_code != "407"
+        if 400 <= status < 500 or refused_code:
+            raise MidtransRefusedError(_error_message(body, status), status)
+        if status >= 300 or (body_code.isdigit() and int(body_code) >= 500):
+            raise MidtransError(_error_message(body, status), status)
         return body
 
     def _request(

@@ -5,6 +5,7 @@ from app.models.payment import (
     ORDER_ID_PATTERN,
     PAID_STATUSES,
     EventOutcome,
+    FulfilmentStatus,
     Payment,
     PaymentEvent,
     PaymentStatus,
@@ -19,12 +20,20 @@ from app.models.project import (
     Project,
     WebhookEndpoint,
 )
+from app.models.refund import Refund, RefundStatus
 from app.models.report import PaymentDayTotals
 from app.models.simulator import SimulatedTransaction
 from app.models.user import User, UserSession
-from app.models.webhook import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
+from app.models.webhook import (
+    DEFAULT_EVENTS,
+    DeliveryStatus,
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 __all__ = [
+    "DEFAULT_EVENTS",
     "DIRECT_ITEM_ID",
     "ORDER_ID_PATTERN",
     "PAID_STATUSES",
@@ -36,6 +45,7 @@ __all__ = [
     "Environment",
     "EventOutcome",
     "EventType",
+    "FulfilmentStatus",
     "IdempotencyKey",
     "Invitation",
     "OperatorAction",
@@ -45,6 +55,8 @@ __all__ = [
     "PaymentStatus",
     "PaymentStatusChange",
     "Project",
+    "Refund",
+    "RefundStatus",
     "SimulatedTransaction",
     "User",
     "UserSession",

@@ -78,6 +78,14 @@ ORDER_ID_PATTERN = r"^[A-Za-z0-9\-_.~]{1,50}$"
 DIRECT_ITEM_ID = "__direct__"
 
 
+class FulfilmentStatus(StrEnum):
+    """What the merchant says of the order behind a payment (SPEC §11.5); final once set."""
+
+    UNFULFILLED = "unfulfilled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
 class EventOutcome(StrEnum):
     RECEIVED = "received"  # stored, not processed yet (or processing crashed)
     APPLIED = "applied"
@@ -136,7 +144,7 @@ class Payment(Base):
             "project_id",
             "environment",
             "paid_at",
-            postgresql_include=["amount"],
+            postgresql_include=["amount", "refunded", "midtrans_payment_type"],
             postgresql_where=text(_IS_PAID_SQL),
             sqlite_where=text(_IS_PAID_SQL),
         ),
@@ -171,7 +179,18 @@ class Payment(Base):
     paid_amount: Mapped[str | None] = mapped_column(String(32))
     # The pending janitor's next look at an overdue payment that Midtrans still calls pending.
     next_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # As Midtrans last reported it (text, e.g. "25000.00")…
     refunded_amount: Mapped[str | None] = mapped_column(String(32))
+    # …and in whole Rupiah, what the API and the statistics show: Midtrans's figure or the
+    # sum of our succeeded refunds, whichever is larger.
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fulfilment_status: Mapped[FulfilmentStatus] = mapped_column(
+        EnumText(FulfilmentStatus, 16),
+        default=FulfilmentStatus.UNFULFILLED,
+        server_default=FulfilmentStatus.UNFULFILLED.value,
+    )
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     midtrans_transaction_id: Mapped[str | None] = mapped_column(String(64), index=True)
     midtrans_transaction_status: Mapped[str | None] = mapped_column(String(32))

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, EnumText, UTCDateTime, utcnow
+from app.models.base import Base, BigId, EnumText, JSONType, UTCDateTime, utcnow
 
 
 class Environment(StrEnum):
@@ -90,6 +90,8 @@ class WebhookEndpoint(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
     environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16))
     url: Mapped[str | None] = mapped_column(String(2000))
+    # The event types it subscribed to (SPEC §11.6); null: models.webhook.DEFAULT_EVENTS.
+    events: Mapped[list[str] | None] = mapped_column(JSONType)
     secret_ciphertext: Mapped[str] = mapped_column(String(500))
     # After a rotation the old secret keeps signing (beside the new one) until this time.
     previous_secret_ciphertext: Mapped[str | None] = mapped_column(String(500))

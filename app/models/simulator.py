@@ -28,4 +28,6 @@ class SimulatedTransaction(Base):
     notification_urls: Mapped[list[str]] = mapped_column(JSONType, default=list)
     finish_url: Mapped[str | None] = mapped_column(String(255))
     request: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Refunds made (each: refund_key, refund_amount, reason, created_at), as Get Status lists them.
+    refunds: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,7 +16,17 @@ class EventType(StrEnum):
     ITEM_PURCHASED = "item.purchased"
     PAYMENT_REFUNDED = "payment.refunded"
     PAYMENT_REVERSED = "payment.reversed"
+    PAYMENT_EXPIRED = "payment.expired"
+    PAYMENT_CANCELLED = "payment.cancelled"
+    REFUND_FAILED = "refund.failed"
+    ORDER_COMPLETED = "order.completed"
+    ORDER_CANCELLED = "order.cancelled"
     TEST = "test.ping"
+
+
+# Sent to every endpoint that never chose (SPEC §11.6): receivers written for Part I, which
+# never read `event`, see nothing new. The others go only where they were subscribed.
+DEFAULT_EVENTS = (EventType.ITEM_PURCHASED, EventType.PAYMENT_REFUNDED, EventType.PAYMENT_REVERSED)
 
 
 class DeliveryStatus(StrEnum):

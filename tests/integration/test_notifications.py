@@ -480,7 +480,11 @@ def test_the_same_settlement_five_times_settles_once(app, client, fake_midtrans,
             id="partial-then-full-refund",
         ),
         pytest.param(
-            ["cancel", "settlement"], "cancel", ["applied", "stale"], id="paid-after-cancel"
+            # Money Midtrans confirms for a checkout cancelled unpaid is applied (SPEC §11.3).
+            ["cancel", "settlement"],
+            "settlement",
+            ["applied", "applied"],
+            id="paid-after-cancel",
         ),
         pytest.param(
             ["expire", "cancel"], "expire", ["applied", "stale"], id="cancel-after-expiry"

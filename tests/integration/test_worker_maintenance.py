@@ -24,6 +24,7 @@ def test_every_task_runs_and_each_failure_is_logged_when_the_database_is_away(ap
     assert [record.getMessage() for record in caplog.records if record.name == "app.worker"] == [
         "webhook sweeper failed; will try again",
         "pending janitor failed; will try again",
+        "pending refund check failed; will try again",
         "unverified notification purge failed; will try again",
         "idempotency key purge failed; will try again",
         "overview day totals failed; will try again",

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.midtrans.payment_types import payment_channel
@@ -19,6 +20,8 @@ from app.models import (
     PaymentEvent,
     PaymentStatus,
     PaymentStatusChange,
+    Refund,
+    RefundStatus,
     can_transition,
 )
 from app.models.base import utcnow
@@ -33,6 +36,9 @@ class Transition:
     delivery_ids: list[str] = field(default_factory=list)
 
 
+REFUND_STATUSES = (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND)
+
+
 def lock_payment(payment_id: int) -> Payment:
     """SELECT … FOR UPDATE with fresh values (the session may hold a stale copy)."""
     return db.session.execute(
@@ -44,19 +50,29 @@ def lock_payment(payment_id: int) -> Payment:
 
 
 def apply_status(
-    payment: Payment, target: PaymentStatus, midtrans: dict[str, Any], event: PaymentEvent
+    payment: Payment,
+    target: PaymentStatus,
+    midtrans: dict[str, Any],
+    event: PaymentEvent,
+    refund: Refund | None = None,
 ) -> Transition:
     """Move a locked payment to `target` if the state machine allows it; the caller commits.
 
-    `midtrans` is the confirmed Midtrans transaction (notification or Get Status body).
+    `midtrans` is the confirmed Midtrans transaction (notification, Get Status body, or the
+    answer to our own refund or cancel call); `refund` is the refund of ours that caused it.
     """
     current = payment.status
-    if target != current and not can_transition(current, target):
+    if target != current and not _may_move(payment, target):
         # A stale notification changes nothing, not even the raw Midtrans fields.
         return Transition(EventOutcome.STALE)
     # A duplicate still refreshes them: a first "pending" brings the transaction_id that
     # later notifications may use as their order_id.
     _remember_midtrans_fields(payment, midtrans)
+    if target in REFUND_STATUSES:
+        # Midtrans's word on a refund of ours still pending (its call timed out) settles it:
+        # that refund, not a second one.
+        settled = _settle_pending_refunds(payment, midtrans)
+        refund = refund or (settled[0] if len(settled) == 1 else None)
     if target == current and target != PaymentStatus.PARTIAL_REFUND:
         # The first "pending" of a payment created pending confirms it; only a report
         # already received is a duplicate.
@@ -64,15 +80,22 @@ def apply_status(
         return Transition(EventOutcome.DUPLICATE if repeat else EventOutcome.CONFIRMED)
     repeated_partial_refund = current == target == PaymentStatus.PARTIAL_REFUND
     if repeated_partial_refund and not _refund_amount_changed(payment, midtrans):
-        # Another partial refund only when Midtrans reports a different refunded total.
+        # Another partial refund only when more is refunded than we hold.
         return Transition(EventOutcome.DUPLICATE)
-    paid_before = payment.paid_at
+    paid_before, refunded_before = payment.paid_at, payment.refunded
     payment.status = target
     if target == PaymentStatus.SETTLEMENT:
         payment.paid_at = _paid_at(midtrans)
         payment.paid_amount = str(midtrans.get("gross_amount") or payment.amount)
-    if target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND):
+    if target in REFUND_STATUSES:
         payment.refunded_amount = _text(midtrans.get("refund_amount"))
+        payment.refunded = max(
+            whole_rupiah(midtrans.get("refund_amount")) or 0, succeeded_refunds(payment.id)
+        )
+        if target == PaymentStatus.REFUND:
+            payment.refunded = payment.amount  # a full refund is all of it, reported or not
+    if target == PaymentStatus.CANCEL and current != PaymentStatus.SETTLEMENT:
+        payment.cancelled_at = utcnow()
     # The overview stores closed days' totals: a change landing on a past day (a settlement
     # dated days ago, a reversal, a refund; a "creating" row's day, met in a crash window)
     # marks that day stale, in this transaction, so it commits or rolls back with the change.
@@ -97,7 +120,78 @@ def apply_status(
     db.session.flush()
     # The merchant hears about it through events written in this same transaction: if the
     # change commits, so do they; if it rolls back, nothing was promised.
-    return Transition(EventOutcome.APPLIED, record_payment_events(payment, current, change))
+    delivery_ids = record_payment_events(
+        payment, current, change, refund, refunded_before=refunded_before
+    )
+    return Transition(EventOutcome.APPLIED, delivery_ids)
+
+
+def _may_move(payment: Payment, target: PaymentStatus) -> bool:
+    """The transition table, and one rule it cannot hold: a checkout cancelled while pending
+    may still be settled (a buyer paying on a Snap page left open, SPEC §11.3), but money
+    Midtrans reversed (settlement → cancel) never becomes money again."""
+    if payment.status == PaymentStatus.CANCEL and target == PaymentStatus.SETTLEMENT:
+        return payment.paid_at is None
+    return can_transition(payment.status, target)
+
+
+def _settle_pending_refunds(payment: Payment, midtrans: dict[str, Any]) -> list[Refund]:
+    """Our pending refunds that Midtrans lists as made (`refunds[].refund_key`), marked
+    succeeded in the caller's transaction."""
+    listed = midtrans.get("refunds")
+    if not isinstance(listed, list):
+        return []
+    made = {
+        str(entry.get("refund_key")): entry
+        for entry in listed
+        if isinstance(entry, dict) and entry.get("refund_key")
+    }
+    if not made:
+        return []
+    settled = list(
+        db.session.scalars(
+            select(Refund)
+            .where(
+                Refund.payment_id == payment.id,
+                Refund.status == RefundStatus.PENDING,
+                Refund.id.in_(list(made)),
+            )
+            .order_by(Refund.created_at)
+        )
+    )
+    for refund in settled:
+        mark_refund_succeeded(refund, made[refund.id])
+    db.session.flush()
+    return settled
+
+
+def mark_refund_succeeded(refund: Refund, midtrans: dict[str, Any]) -> None:
+    refund.status = RefundStatus.SUCCEEDED
+    refund.finished_at = utcnow()
+    refund.next_check_at = None
+    chargeback = midtrans.get("refund_chargeback_id")
+    if chargeback is not None:
+        refund.midtrans_refund_id = str(chargeback)[:64]
+
+
+def succeeded_refunds(payment_id: int) -> int:
+    """The sum of this payment's refunds that Midtrans made."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.payment_id == payment_id, Refund.status == RefundStatus.SUCCEEDED
+            )
+        )
+    )
+
+
+def whole_rupiah(value: Any) -> int | None:
+    """Midtrans's amount text ("25000.00") as whole Rupiah; None when it is not a number."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return int(amount) if amount.is_finite() and amount >= 0 else None
 
 
 def _reported_before(payment: Payment, event: PaymentEvent) -> bool:
@@ -133,8 +227,11 @@ def _remember_midtrans_fields(payment: Payment, midtrans: dict[str, Any]) -> Non
 
 
 def _refund_amount_changed(payment: Payment, midtrans: dict[str, Any]) -> bool:
-    reported = _text(midtrans.get("refund_amount"))
-    return reported is not None and reported != payment.refunded_amount
+    """Whether more is refunded than we hold: Midtrans reports a larger total, or our own
+    succeeded refunds add up to more ("25000.00" is our 25000: the notification that follows
+    a refund of ours is that same refund, and so is our answer after its notification)."""
+    reported = whole_rupiah(midtrans.get("refund_amount")) or 0
+    return max(reported, succeeded_refunds(payment.id)) > payment.refunded
 
 
 def _text(value: Any) -> str | None:

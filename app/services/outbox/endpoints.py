@@ -16,7 +16,14 @@ from sqlalchemy import select, update
 
 from app.errors import NotFoundError, ValidationError
 from app.extensions import db
-from app.models import DeliveryStatus, Environment, WebhookDelivery, WebhookEndpoint
+from app.models import (
+    DEFAULT_EVENTS,
+    DeliveryStatus,
+    Environment,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.models.base import utcnow
 from app.security import decrypt, encrypt
 from app.services.outbox import circuit, state
@@ -89,6 +96,53 @@ def has_url(endpoint: WebhookEndpoint | None) -> bool:
     return endpoint is not None and bool(endpoint.url)
 
 
+def subscribed_events(endpoint: WebhookEndpoint) -> list[str]:
+    """The event types the endpoint receives, in the order EventType lists them."""
+    chosen = set(endpoint.events) if endpoint.events is not None else set(DEFAULT_EVENTS)
+    return [str(kind) for kind in EventType if kind in chosen]
+
+
+def subscribed(endpoint: WebhookEndpoint | None, event_type: EventType) -> bool:
+    if endpoint is None:
+        return event_type in DEFAULT_EVENTS
+    return str(event_type) in subscribed_events(endpoint)
+
+
+def parse_event_names(names: object, field: str = "events") -> list[str]:
+    """Event type names a merchant sent; ValidationError naming the first unknown one."""
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValidationError(f"{field} must be a list of event names", field)
+    known = {str(kind) for kind in EventType}
+    for name in names:
+        if name not in known:
+            raise ValidationError(
+                f"unknown event {name[:60]!r} (one of {', '.join(sorted(known))})", field
+            )
+    return [str(kind) for kind in EventType if kind in set(names)]
+
+
+def configure_endpoint(
+    project_id: str,
+    environment: Environment,
+    events: list[str] | None = None,
+    url: str | None = None,
+    change_url: bool = False,
+) -> WebhookEndpoint:
+    """Subscribe the endpoint to exactly `events` (from parse_event_names; None leaves them)
+    and, with change_url, set its URL as set_endpoint_url does. Both are checked before
+    either changes: a refused URL changes no subscription. Commits."""
+    if change_url:
+        validate_webhook_url(url, "url")
+    endpoint = endpoint_of(project_id, environment)
+    if events is not None:
+        endpoint.events = list(events)
+    if change_url:
+        set_endpoint_url(project_id, environment, url)
+    else:
+        db.session.commit()
+    return endpoint_of(project_id, environment)
+
+
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     secrets_now = [decrypt(endpoint.secret_ciphertext)]
     if previous_secret_until(endpoint, now) is not None:
@@ -151,22 +205,22 @@ def rotate_secret(project_id: str, environment: Environment) -> str:
     return secret
 
 
-def validate_webhook_url(url: str | None) -> str | None:
+def validate_webhook_url(url: str | None, field: str = "webhook_url") -> str | None:
     if url is None or url.strip() == "":
         return None
     url = url.strip()
     if len(url) > MAX_URL_LENGTH or any(ch.isspace() for ch in url):
-        raise ValidationError("webhook URL must be a URL of at most 2000 characters", "webhook_url")
+        raise ValidationError("webhook URL must be a URL of at most 2000 characters", field)
     parts = urlsplit(url)
-    require_scheme(parts, "webhook_url", https_only=current_app.config["WEBHOOK_REQUIRE_HTTPS"])
+    require_scheme(parts, field, https_only=current_app.config["WEBHOOK_REQUIRE_HTTPS"])
     if not parts.hostname or "@" in parts.netloc:
-        raise ValidationError("webhook URL needs a host and no user name", "webhook_url")
+        raise ValidationError("webhook URL needs a host and no user name", field)
     if not current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]:
         reason = _unsafe_host(parts.hostname)
         if reason:
             raise ValidationError(
                 f"webhook URL must be reachable on the internet, not a {reason} address",
-                "webhook_url",
+                field,
             )
     return url
 

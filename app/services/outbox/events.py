@@ -18,45 +18,81 @@ from app.models import (
     Payment,
     PaymentStatus,
     PaymentStatusChange,
+    Refund,
     WebhookDelivery,
 )
 from app.models.base import iso_utc, utcnow
 from app.security import random_token
 from app.services.outbox import state
-from app.services.outbox.endpoints import endpoint_for, endpoint_of, has_url
+from app.services.outbox.endpoints import endpoint_for, endpoint_of, has_url, subscribed
 from app.services.outbox.queue import enqueue
 from app.services.outbox.test_event_limit import count_test_event
 
 
 def record_payment_events(
-    payment: Payment, previous: PaymentStatus, change: PaymentStatusChange
+    payment: Payment,
+    previous: PaymentStatus,
+    change: PaymentStatusChange,
+    refund: Refund | None = None,
+    refunded_before: int = 0,
 ) -> list[str]:
-    """The merchant events a status change causes, added to the caller's transaction.
-    Returns the ids of those due now (an event with no URL to go to waits for one)."""
+    """The merchant events a status change causes, added to the caller's transaction (only
+    those the endpoint subscribed to, SPEC §11.6). Returns the ids of those due now (an event
+    with no URL to go to waits for one)."""
     target = change.to_status
+    extra: dict[str, Any] = {}
     if target == PaymentStatus.SETTLEMENT:
-        kinds = [(EventType.ITEM_PURCHASED, f"item.purchased:{payment.id}")]
+        event_type, dedupe_key = EventType.ITEM_PURCHASED, f"item.purchased:{payment.id}"
     elif target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND) and payment.paid_at:
-        kinds = [(EventType.PAYMENT_REFUNDED, f"payment.refunded:{change.id}")]
+        event_type, dedupe_key = EventType.PAYMENT_REFUNDED, f"payment.refunded:{change.id}"
+        extra = {
+            "refund_id": refund.id if refund else None,
+            "refund_amount": refund.amount if refund else payment.refunded - refunded_before,
+            "refunded_amount": payment.refunded,
+        }
     elif target == PaymentStatus.CANCEL and previous == PaymentStatus.SETTLEMENT:
-        kinds = [(EventType.PAYMENT_REVERSED, f"payment.reversed:{payment.id}")]
+        event_type, dedupe_key = EventType.PAYMENT_REVERSED, f"payment.reversed:{payment.id}"
+    elif target == PaymentStatus.CANCEL:
+        event_type, dedupe_key = EventType.PAYMENT_CANCELLED, f"payment.cancelled:{payment.id}"
+    elif target == PaymentStatus.EXPIRE:
+        event_type, dedupe_key = EventType.PAYMENT_EXPIRED, f"payment.expired:{change.id}"
     else:
-        kinds = []
-    due = []
-    for event_type, dedupe_key in kinds:
-        payload = payment_payload(payment, event_type, change.created_at)
-        delivery = new_delivery(
-            payment.project_id,
-            payment.environment,
-            event_type,
-            payload,
-            payment.id,
-            dedupe_key,
-            url=payment.webhook_url,
-        )
-        if delivery.status == DeliveryStatus.PENDING:
-            due.append(delivery.id)
-    return due
+        return []
+    return due_now(
+        record_payment_event(payment, event_type, change.created_at, dedupe_key, **extra)
+    )
+
+
+def due_now(delivery: WebhookDelivery | None) -> list[str]:
+    """The id to enqueue once the transaction commits: none for an event not recorded (not
+    subscribed) or waiting for a URL."""
+    return (
+        [delivery.id] if delivery is not None and delivery.status == DeliveryStatus.PENDING else []
+    )
+
+
+def record_payment_event(
+    payment: Payment,
+    event_type: EventType,
+    changed_at: datetime,
+    dedupe_key: str,
+    **extra: Any,
+) -> WebhookDelivery | None:
+    """One event about a payment, added to the caller's transaction, if the project
+    environment's endpoint subscribed to its type (None when it did not)."""
+    if not subscribed(endpoint_for(payment.project_id, payment.environment), event_type):
+        return None
+    payload = payment_payload(payment, event_type, changed_at)
+    payload.update(extra)
+    return new_delivery(
+        payment.project_id,
+        payment.environment,
+        event_type,
+        payload,
+        payment.id,
+        dedupe_key,
+        url=payment.webhook_url,
+    )
 
 
 def payment_payload(payment: Payment, event_type: EventType, changed_at: datetime) -> dict:
@@ -80,6 +116,8 @@ def payment_payload(payment: Payment, event_type: EventType, changed_at: datetim
     if event_type != EventType.ITEM_PURCHASED:
         payload["status"] = str(payment.status)
         payload["changed_at"] = iso_utc(changed_at)
+    if event_type in (EventType.ORDER_COMPLETED, EventType.ORDER_CANCELLED):
+        payload["fulfilment_status"] = str(payment.fulfilment_status)
     return payload
 
 

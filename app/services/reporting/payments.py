@@ -75,20 +75,38 @@ def list_payments(
 
 
 def _filtered(project_id: str, environment: Environment, filters: PaymentFilters):
+    statuses = (filters.status,) if filters.status is not None else ()
     query = select(*_LIST_COLUMNS).where(
-        _payments.project_id == project_id, _payments.environment == environment
+        *scoped_conditions(
+            project_id, environment, statuses, filters.created_from, filters.created_before
+        )
     )
-    if filters.status is not None:
-        query = query.where(_payments.status == filters.status)
-    else:
-        query = query.where(NOT_CREATING)
-    if filters.created_from is not None:
-        query = query.where(_payments.created_at >= filters.created_from)
-    if filters.created_before is not None:
-        query = query.where(_payments.created_at < filters.created_before)
     if filters.search:
         query = query.where(search_condition(filters.search))
     return query
+
+
+def scoped_conditions(
+    project_id: str,
+    environment: Environment,
+    statuses: tuple[PaymentStatus, ...] = (),
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> list:
+    """The tenant scope and the filters the portal list and the API list share: the given
+    statuses (else every status a merchant sees) and created_from <= created_at < created_before."""
+    conditions = [_payments.project_id == project_id, _payments.environment == environment]
+    if len(statuses) == 1:
+        conditions.append(_payments.status == statuses[0])
+    elif statuses:
+        conditions.append(_payments.status.in_(statuses))
+    else:
+        conditions.append(NOT_CREATING)
+    if created_from is not None:
+        conditions.append(_payments.created_at >= created_from)
+    if created_before is not None:
+        conditions.append(_payments.created_at < created_before)
+    return conditions
 
 
 def search_condition(term: str):

@@ -131,7 +131,7 @@ def _insert_select():
         INSERT INTO payments (
             purchase_id, project_id, environment, order_id, amount, currency, buyer_email,
             buyer_name, item_name, metadata, status, snap_token, snap_redirect_url, expires_at,
-            paid_at, paid_amount, refunded_amount, midtrans_transaction_id,
+            paid_at, paid_amount, refunded_amount, refunded, midtrans_transaction_id,
             midtrans_transaction_status, midtrans_fraud_status, midtrans_payment_type,
             created_at, updated_at)
         SELECT 'pur_' || substr(md5(:run || n), 1, 24), :project_id, :environment,
@@ -142,6 +142,8 @@ def _insert_select():
             created_at + :expiry, paid_at, CASE WHEN paid_at IS NOT NULL THEN amount || '.00' END,
             CASE status WHEN '{PaymentStatus.REFUND}' THEN amount || '.00'
                 WHEN '{PaymentStatus.PARTIAL_REFUND}' THEN amount / 2 || '.00' END,
+            CASE status WHEN '{PaymentStatus.REFUND}' THEN amount
+                WHEN '{PaymentStatus.PARTIAL_REFUND}' THEN amount / 2 ELSE 0 END,
             md5('tx' || :run || n)::uuid::text, status, 'accept',
             (ARRAY[{types}])[1 + floor(type_draw * {len(PAYMENT_TYPES)})::int],
             created_at, coalesce(paid_at, created_at)
@@ -202,7 +204,8 @@ def _row(
         "expires_at": created + expiry,
         "paid_at": paid_at,
         "paid_amount": f"{amount}.00" if paid_at else None,
-        "refunded_amount": _refunded(status, amount),
+        "refunded_amount": f"{_refunded(status, amount)}.00" if status in REFUNDED else None,
+        "refunded": _refunded(status, amount),
         "midtrans_transaction_id": str(uuid.UUID(_md5(f"tx{run}{n}"))),
         "midtrans_transaction_status": status,
         "midtrans_fraud_status": "accept",
@@ -212,12 +215,15 @@ def _row(
     }
 
 
-def _refunded(status: PaymentStatus, amount: int) -> str | None:
+REFUNDED = (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND)
+
+
+def _refunded(status: PaymentStatus, amount: int) -> int:
     if status == PaymentStatus.REFUND:
-        return f"{amount}.00"
+        return amount
     if status == PaymentStatus.PARTIAL_REFUND:
-        return f"{amount // 2}.00"
-    return None
+        return amount // 2
+    return 0
 
 
 def _md5(value: str) -> str:

@@ -1,0 +1,128 @@
+"""The merchant API v1 (SPEC §11): read, cancel, refund and fulfil payments, the statistics,
+the account and the webhook settings. Thin routes, as in routes.py: read the request, call one
+service, shape its answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from app.api import bp
+from app.api.calls import PostCall, authenticated_get, authenticated_post, idempotent
+from app.api.schemas import (
+    CancelRequest,
+    FulfilmentRequest,
+    RefundRequest,
+    WebhookSettingsRequest,
+    first_error,
+)
+from app.errors import ValidationError
+from app.midtrans.client import MidtransUnavailableError, settings_for
+from app.services.outbox.endpoints import configure_endpoint, parse_event_names, subscribed_events
+from app.services.payments import read
+from app.services.payments.cancel import cancel_payment
+from app.services.payments.fulfilment import read_fulfilment, set_fulfilment
+from app.services.payments.refunds import RefundAsked, refund_payment, refunds_for
+
+
+@bp.get("/platform/payments")
+def list_payments():
+    client = authenticated_get()
+    found = read.list_payments(client, read.read_list_query(request.args))
+    return {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
+
+
+@bp.get("/platform/payments/<reference>")
+def get_payment(reference: str):
+    client = authenticated_get()
+    return read.describe(read.find_payment(client, reference))
+
+
+@bp.post("/platform/payments/<reference>/cancel")
+def cancel(reference: str):
+    call = authenticated_post(body_required=False)
+    return idempotent(call, lambda: _cancel(call, reference))
+
+
+def _cancel(call: PostCall, reference: str):
+    _fields(CancelRequest, call.body)
+    return read.describe(cancel_payment(call.client, reference))
+
+
+@bp.post("/platform/payments/<reference>/refunds")
+def create_refund(reference: str):
+    call = authenticated_post(body_required=False)
+    return idempotent(call, lambda: _refund(call, reference))
+
+
+def _refund(call: PostCall, reference: str):
+    fields = _fields(RefundRequest, call.body)
+    refund, purchase_id = refund_payment(
+        call.client, reference, RefundAsked(amount=fields.amount, reason=fields.reason)
+    )
+    return read.refund_object(refund, purchase_id), 201
+
+
+@bp.get("/platform/payments/<reference>/refunds")
+def list_refunds(reference: str):
+    client = authenticated_get()
+    payment, refunds = refunds_for(client, reference)
+    return {"data": [read.refund_object(refund, payment.purchase_id) for refund in refunds]}
+
+
+@bp.post("/platform/payments/<reference>/fulfilment")
+def fulfil(reference: str):
+    call = authenticated_post()
+    return idempotent(call, lambda: _fulfil(call, reference))
+
+
+def _fulfil(call: PostCall, reference: str):
+    fields = _fields(FulfilmentRequest, call.body)
+    payment = set_fulfilment(call.client, reference, read_fulfilment(fields.status))
+    return read.describe(payment)
+
+
+@bp.get("/platform/statistics")
+def statistics():
+    client = authenticated_get()
+    unknown = [name for name in request.args if name != "period"]
+    if unknown:
+        raise ValidationError(f"unknown parameter {unknown[0][:40]!r}", unknown[0][:40])
+    return read.statistics(client, request.args.get("period", "today"))
+
+
+@bp.get("/platform/account")
+def account():
+    client = authenticated_get()
+    try:
+        settings_for(client.environment)
+        configured = True
+    except MidtransUnavailableError:
+        configured = False
+    return read.account(client, configured)
+
+
+@bp.patch("/platform/webhook")
+def update_webhook():
+    call = authenticated_post()
+    fields = _fields(WebhookSettingsRequest, call.body)
+    events = parse_event_names(fields.events) if fields.events is not None else None
+    endpoint = configure_endpoint(
+        call.client.project_id,
+        call.client.environment,
+        events=events,
+        url=fields.url,
+        change_url="url" in call.body,
+    )
+    return {"url": endpoint.url, "events": subscribed_events(endpoint)}
+
+
+def _fields(model: type[BaseModel], body: dict[str, Any]):
+    try:
+        return model.model_validate(body)
+    except PydanticValidationError as exc:
+        message, field = first_error(exc)
+        raise ValidationError(message, field) from None

@@ -1,0 +1,333 @@
+"""The merchant API's reads (SPEC §11.2): the payment object, the list with its filters and
+keyset cursors, one payment, the statistics and the account. Everything is scoped to the
+credential's project environment: another one's payment is simply not found."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from app.clock import EARLIEST_DAY, LATEST_DAY, is_representable, start_of_day_utc, today_wib
+from app.errors import NotFoundError, ValidationError
+from app.extensions import db
+from app.midtrans.payment_types import SNAP_PAYMENT_ALIASES, SNAP_PAYMENTS
+from app.models import (
+    DIRECT_ITEM_ID,
+    PAID_STATUSES,
+    ApiClient,
+    Environment,
+    Payment,
+    PaymentStatus,
+    Refund,
+)
+from app.models.base import iso_utc, utcnow
+from app.services.outbox.endpoints import endpoint_of, subscribed_events
+from app.services.reporting.day_totals import NOT_CREATING
+from app.services.reporting.payments import KEYSET, PUBLIC_STATUSES, scoped_conditions
+
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+LIST_PARAMETERS = frozenset(
+    {"status", "created_from", "created_to", "order_id", "buyer_email", "item_id", "limit"}
+    | {"starting_after"}
+)
+PERIODS = {"today": 1, "week": 7, "month": 30, "year": 365, "all": None}
+_payments = Payment.__table__.c
+
+
+class Scope(Protocol):
+    """Whose payments: an ApiClient (its credential's project environment) or a PaymentScope."""
+
+    @property
+    def project_id(self) -> str: ...
+
+    @property
+    def environment(self) -> Environment: ...
+
+
+@dataclass(frozen=True)
+class PaymentScope:
+    project_id: str
+    environment: Environment
+
+
+# -- the payment object ------------------------------------------------------------------------
+
+
+def payment_object(payment: Payment, refunds: list[Refund]) -> dict[str, Any]:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return {
+        "purchase_id": payment.purchase_id,
+        "order_id": payment.order_id,
+        "environment": str(payment.environment),
+        "status": str(payment.status),
+        "amount": payment.amount,
+        "refunded_amount": payment.refunded,
+        "currency": payment.currency,
+        "item_id": DIRECT_ITEM_ID,
+        "item_name": payment.item_name,
+        "quantity": 1,
+        "buyer_email": payment.buyer_email,
+        "buyer_name": payment.buyer_name,
+        "buyer_phone": payment.buyer_phone,
+        "metadata": payment.metadata_ or {},
+        "payment_type": payment.midtrans_payment_type,
+        "payment_channel": payment.payment_channel,
+        "invoice_url": f"{base}/pay/{payment.purchase_id}",
+        "return_url": payment.return_url,
+        "fulfilment_status": str(payment.fulfilment_status),
+        "created_at": iso_utc(payment.created_at),
+        "expires_at": iso_utc(payment.expires_at),
+        "paid_at": iso_utc(payment.paid_at),
+        "cancelled_at": iso_utc(payment.cancelled_at),
+        "refunds": [refund_object(refund, payment.purchase_id) for refund in refunds],
+    }
+
+
+def refund_object(refund: Refund, purchase_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "refund_id": refund.id,
+        "purchase_id": purchase_id,
+        "amount": refund.amount,
+        "reason": refund.reason,
+        "status": str(refund.status),
+        "created_at": iso_utc(refund.created_at),
+    }
+    if refund.failure_message is not None:
+        body["failure_message"] = refund.failure_message
+    return body
+
+
+def refunds_of(payment_ids: list[int]) -> dict[int, list[Refund]]:
+    """Each payment's refunds, oldest first, in one query."""
+    found: dict[int, list[Refund]] = defaultdict(list)
+    if payment_ids:
+        for refund in db.session.scalars(
+            select(Refund)
+            .where(Refund.payment_id.in_(payment_ids))
+            .order_by(Refund.created_at, Refund.id)
+        ):
+            found[refund.payment_id].append(refund)
+    return found
+
+
+def describe(payment: Payment) -> dict[str, Any]:
+    """The payment object with its refunds."""
+    return payment_object(payment, refunds_of([payment.id])[payment.id])
+
+
+# -- one payment -------------------------------------------------------------------------------
+
+
+def find_payment(scope: Scope, reference: str, lock: bool = False) -> Payment:
+    """The payment of this project environment whose purchase_id, or else order_id, is
+    `reference` (an order id may look like a purchase id: the purchase id wins).
+    NotFoundError otherwise, whoever else's it is."""
+    if len(reference) > 64:
+        raise NotFoundError("no payment with that id")
+    query = (
+        select(Payment)
+        .where(
+            Payment.project_id == scope.project_id,
+            Payment.environment == scope.environment,
+            Payment.status != PaymentStatus.CREATING,
+            or_(Payment.purchase_id == reference, Payment.order_id == reference),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update()
+    rows = list(db.session.scalars(query))
+    rows.sort(key=lambda payment: payment.purchase_id != reference)
+    if not rows:
+        raise NotFoundError(f"no payment {reference[:64]!r}")
+    return rows[0]
+
+
+# -- the list ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    statuses: tuple[PaymentStatus, ...] = ()
+    created_from: datetime | None = None  # created_from <= created_at
+    created_before: datetime | None = None  # created_at < created_before
+    order_id: str | None = None
+    buyer_email: str | None = None
+    item_id: str | None = None
+    limit: int = DEFAULT_LIMIT
+    starting_after: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentList:
+    data: list[dict[str, Any]]
+    has_more: bool
+    next_cursor: str | None
+
+
+def read_list_query(args: Mapping[str, str]) -> ListQuery:
+    """The list's query parameters; ValidationError naming the first that is unknown, out of
+    range or unparseable (never clamped)."""
+    for name in args:
+        if name not in LIST_PARAMETERS:
+            raise ValidationError(f"unknown parameter {name[:40]!r}", name[:40])
+    statuses: tuple[PaymentStatus, ...] = ()
+    if "status" in args:
+        names = [name.strip() for name in args["status"].split(",")]
+        known = {str(status) for status in PUBLIC_STATUSES}
+        for name in names:
+            if name not in known:
+                raise ValidationError(
+                    f"status: unknown value {name[:40]!r} (one of {', '.join(sorted(known))})",
+                    "status",
+                )
+        statuses = tuple(PaymentStatus(name) for name in dict.fromkeys(names))
+    created_from = _moment(args.get("created_from"), "created_from", end_of_day=False)
+    created_before = _moment(args.get("created_to"), "created_to", end_of_day=True)
+    limit = DEFAULT_LIMIT
+    if "limit" in args:
+        text = args["limit"]
+        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+            raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
+        limit = int(text)
+    for name in ("order_id", "buyer_email", "item_id", "starting_after"):
+        if name in args and not 1 <= len(args[name]) <= 254:
+            raise ValidationError(f"{name} must be 1-254 characters", name)
+    if "starting_after" in args:
+        KEYSET.read(args["starting_after"], "starting_after")  # refuses what it never gave
+    return ListQuery(
+        statuses=statuses,
+        created_from=created_from,
+        created_before=created_before,
+        order_id=args.get("order_id"),
+        buyer_email=args.get("buyer_email"),
+        item_id=args.get("item_id"),
+        limit=limit,
+        starting_after=args.get("starting_after"),
+    )
+
+
+def _moment(value: str | None, name: str, end_of_day: bool) -> datetime | None:
+    """A WIB date (that whole day) or an ISO 8601 datetime with its zone, as a UTC bound:
+    the day's start for created_from, the next day's start (exclusive) for created_to."""
+    if value is None:
+        return None
+    problem = f"{name} must be a date (YYYY-MM-DD, a WIB day) or an ISO 8601 datetime with zone"
+    if len(value) == 10:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(problem, name) from None
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValidationError(problem, name)
+        return start_of_day_utc(day + timedelta(days=1) if end_of_day else day)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValidationError(problem, name) from None
+    if not is_representable(moment):
+        raise ValidationError(problem, name)
+    # created_to names the last moment included.
+    return moment + timedelta(microseconds=1) if end_of_day else moment
+
+
+def list_payments(scope: Scope, query: ListQuery) -> PaymentList:
+    """Newest first, one index range scan per page however deep (the one paginator)."""
+    statement = select(Payment).where(
+        *scoped_conditions(
+            scope.project_id,
+            scope.environment,
+            tuple(query.statuses),
+            query.created_from,
+            query.created_before,
+        )
+    )
+    if query.order_id is not None:
+        statement = statement.where(_payments.order_id == query.order_id)
+    if query.buyer_email is not None:
+        statement = statement.where(
+            func.lower(_payments.buyer_email) == func.lower(query.buyer_email)
+        )
+    if query.item_id is not None and query.item_id != DIRECT_ITEM_ID:
+        # Every payment so far is a shop payment (the merchant keeps the catalog).
+        return PaymentList([], False, None)
+    page = KEYSET.page(
+        statement,
+        query.limit,
+        after=KEYSET.read(query.starting_after, "starting_after"),
+        fetch=lambda built: list(db.session.scalars(built)),
+    )
+    refunds = refunds_of([payment.id for payment in page.rows])
+    data = [payment_object(payment, refunds[payment.id]) for payment in page.rows]
+    next_cursor = page.older.encode() if page.older is not None else None
+    return PaymentList(data, next_cursor is not None, next_cursor)
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+
+def statistics(scope: Scope, period: str, now: datetime | None = None) -> dict[str, Any]:
+    if period not in PERIODS:
+        raise ValidationError(f"period must be one of {', '.join(PERIODS)}", "period")
+    days = PERIODS[period]
+    ours = (_payments.project_id == scope.project_id, _payments.environment == scope.environment)
+    created_where = [*ours, NOT_CREATING]
+    paid_where = [*ours, _payments.paid_at.is_not(None), _payments.status.in_(PAID_STATUSES)]
+    first = last = None
+    if days is not None:
+        last = today_wib(now or utcnow())
+        first = last - timedelta(days=days - 1)
+        start, end = start_of_day_utc(first), start_of_day_utc(last + timedelta(days=1))
+        created_where += [_payments.created_at >= start, _payments.created_at < end]
+        paid_where += [_payments.paid_at >= start, _payments.paid_at < end]
+    created = db.session.scalar(select(func.count()).select_from(Payment).where(*created_where))
+    breakdown: dict[str, dict[str, int]] = {}
+    paid = amount = refunded = 0
+    for payment_type, count, total, given_back in db.session.execute(
+        select(
+            _payments.midtrans_payment_type,
+            func.count(),
+            func.coalesce(func.sum(_payments.amount), 0),
+            func.coalesce(func.sum(_payments.refunded), 0),
+        )
+        .where(*paid_where)
+        .group_by(_payments.midtrans_payment_type)
+    ):
+        paid, amount, refunded = paid + count, amount + int(total), refunded + int(given_back)
+        name = payment_type or "unknown"
+        entry = breakdown.setdefault(name, {"count": 0, "amount": 0})
+        entry["count"] += count
+        entry["amount"] += int(total)
+    return {
+        "period": period,
+        "from": first.isoformat() if first else None,
+        "to": last.isoformat() if last else None,
+        "total_transactions": created,
+        "total_paid": paid,
+        "total_amount": amount,
+        "total_refunded": refunded,
+        "breakdown": dict(sorted(breakdown.items())),
+    }
+
+
+# -- the account -------------------------------------------------------------------------------
+
+
+def account(client: ApiClient, midtrans_configured: bool) -> dict[str, Any]:
+    endpoint = endpoint_of(client.project_id, client.environment)
+    return {
+        "project": {"id": client.project.id, "name": client.project.name},
+        "environment": str(client.environment),
+        "webhook": {"url": endpoint.url, "events": subscribed_events(endpoint)},
+        "midtrans": {"configured": midtrans_configured},
+        "payment_methods": [*SNAP_PAYMENTS, *SNAP_PAYMENT_ALIASES],
+    }
