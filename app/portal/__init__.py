@@ -34,6 +34,7 @@ def project_context():
 from app.portal import (  # noqa: E402,F401
     account,
     keys,
+    payment_actions,
     payments,
     projects,
     recovery,

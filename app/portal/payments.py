@@ -8,9 +8,13 @@ from datetime import date, timedelta
 from flask import abort, render_template, request
 
 from app.clock import EARLIEST_DAY, LATEST_DAY, WIB, parse_date, start_of_day_utc, today_wib
-from app.models import Environment, PaymentStatus, Project
+from app.midtrans.payment_types import REFUNDABLE_PAYMENT_TYPES
+from app.models import Environment, FulfilmentStatus, PaymentStatus, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page
+from app.services.payments.cancel import CANCELLABLE
+from app.services.payments.fulfilment import PAID as COMPLETABLE
+from app.services.payments.refunds import REFUNDABLE_FROM, refundable, remaining
 from app.services.reporting import overview as overviews
 from app.services.reporting import payments as reports
 from app.services.reporting.day_totals import DayTotals
@@ -18,6 +22,15 @@ from app.services.reporting.paging import Cursor, InvalidCursorError
 from app.services.reporting.payments import PUBLIC_STATUSES, PaymentFilters
 
 MAX_SEARCH_LENGTH = 254
+# What each kind of timeline event (PaymentEvent.source) is called on the payment page.
+EVENT_LABELS = {
+    "notification": "Midtrans notification",
+    "janitor": "Status check with Midtrans (Get Status)",
+    "refund": "Refund",
+    "refund_check": "Refund checked with Midtrans",
+    "cancel": "Cancelled",
+    "fulfilment": "Order fulfilment",
+}
 
 
 @bp.get("/projects/<project_id>")
@@ -63,7 +76,19 @@ def payment_detail(project: Project, env: Environment, purchase_id: str):
     if len(purchase_id) > 64 or not purchase_id.isprintable():
         abort(404)  # not an id we issue (and PostgreSQL refuses NUL in text)
     detail = reports.payment_detail(project.id, env, purchase_id)
-    return render_template("portal/payment.html", detail=detail)
+    payment = detail.payment
+    return render_template(
+        "portal/payment.html",
+        detail=detail,
+        can_refund=refundable(payment),
+        refund_left=remaining(payment),
+        can_cancel=payment.status in CANCELLABLE,
+        can_complete=payment.status in COMPLETABLE
+        and payment.fulfilment_status == FulfilmentStatus.UNFULFILLED,
+        refund_not_supported=payment.status in REFUNDABLE_FROM
+        and payment.midtrans_payment_type not in REFUNDABLE_PAYMENT_TYPES,
+        event_labels=EVENT_LABELS,
+    )
 
 
 def day_url(day: date, **filters: str) -> str:

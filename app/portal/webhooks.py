@@ -14,11 +14,14 @@ from app.portal.forms import ResendFailedForm, WebhookUrlForm
 from app.services.outbox import log
 from app.services.outbox.circuit import FAILURES_TO_OPEN
 from app.services.outbox.endpoints import (
+    configure_endpoint,
     endpoint_of,
+    parse_event_names,
     previous_secret_until,
     reveal_signing_secrets,
     rotate_secret,
     set_endpoint_url,
+    subscribed_events,
 )
 from app.services.outbox.events import send_test_event
 from app.services.outbox.resend import resend_failed_since, resend_in_project
@@ -41,6 +44,33 @@ def webhooks(project: Project, env: Environment):
             flash(_saved_message(bool(form.url.data.strip()), len(released)))
             return redirect(env_url("portal.webhooks"), 303)
     return _webhooks_page(project, env, form)
+
+
+# What each event is, on the webhooks page's checkboxes (SPEC §11.6).
+EVENT_DESCRIPTIONS = {
+    EventType.ITEM_PURCHASED: "a payment is settled: the money is in",
+    EventType.PAYMENT_REFUNDED: "a refund (full or partial) went through",
+    EventType.PAYMENT_REVERSED: "Midtrans reversed a settled payment",
+    EventType.PAYMENT_EXPIRED: "a checkout expired unpaid",
+    EventType.PAYMENT_CANCELLED: "a checkout was cancelled",
+    EventType.REFUND_FAILED: "Midtrans refused a refund",
+    EventType.ORDER_COMPLETED: "an order was marked completed",
+    EventType.ORDER_CANCELLED: "an order was marked cancelled",
+    EventType.TEST: "test events (Send test event always sends one, chosen or not)",
+}
+
+
+@bp.post("/projects/<project_id>/webhooks/events")
+@project_page
+def webhook_events(project: Project, env: Environment):
+    try:
+        events = parse_event_names(request.form.getlist("events"))
+    except ValidationError as exc:
+        flash(sentence(exc.message))
+    else:
+        configure_endpoint(project.id, env, events=events)
+        flash("Event types saved." if events else "Event types saved: no event is sent now.")
+    return redirect(env_url("portal.webhooks"), 303)
 
 
 @bp.post("/projects/<project_id>/webhooks/secret")
@@ -159,6 +189,8 @@ def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
     return render_template(
         "portal/webhooks.html",
         endpoint=endpoint,
+        subscribed=subscribed_events(endpoint),
+        event_descriptions=EVENT_DESCRIPTIONS,
         form=form or WebhookUrlForm(formdata=None, data={"url": endpoint.url or ""}),
         revealed=revealed,
         rotated=rotated,

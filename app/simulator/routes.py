@@ -17,8 +17,12 @@ from app.simulator import bp
 from app.simulator.service import (
     SnapRequestError,
     create_transaction,
+    end_transaction,
     find_transaction,
+    not_found_answer,
     notify,
+    notify_soon,
+    refund_transaction,
     set_status,
     simulator_server_key,
     status_response,
@@ -68,27 +72,56 @@ def snap_create():
     return jsonify({"token": transaction.token, "redirect_url": redirect_url}), 201
 
 
+def _unauthorized():
+    return jsonify(
+        {
+            "status_code": "401",
+            "status_message": "Unknown Merchant server_key/id",
+            "id": str(uuid.uuid4()),
+        }
+    ), 401
+
+
 @bp.get("/v2/<path:reference>/status")
 def get_status(reference: str):
     if not _authorized():
-        return jsonify(
-            {
-                "status_code": "401",
-                "status_message": "Unknown Merchant server_key/id",
-                "id": str(uuid.uuid4()),
-            }
-        ), 401
+        return _unauthorized()
     transaction = find_transaction(reference)
     if transaction is None or transaction.transaction_status is None:
         # Midtrans answers HTTP 200 with a "404" in the body.
-        return jsonify(
-            {
-                "status_code": "404",
-                "status_message": "Transaction doesn't exist.",
-                "id": str(uuid.uuid4()),
-            }
-        ), 200
+        return jsonify(not_found_answer()), 200
     return jsonify(status_response(transaction))
+
+
+@bp.post("/v2/<path:reference>/<any(cancel, expire):action>")
+@csrf.exempt
+def end(reference: str, action: str):
+    return _act(reference, lambda transaction: end_transaction(transaction, action))
+
+
+@bp.post("/v2/<path:reference>/refund")
+@bp.post("/v2/<path:reference>/refund/online/direct")
+@csrf.exempt
+def refund(reference: str):
+    try:
+        body = json.loads(request.get_data(cache=False) or b"{}")
+    except ValueError:
+        body = None
+    return _act(reference, lambda transaction: refund_transaction(transaction, body))
+
+
+def _act(reference: str, action):
+    """Midtrans's answer to an action on a transaction (HTTP 200 with the outcome in
+    status_code, as Midtrans answers), and its notification shortly after a change."""
+    if not _authorized():
+        return _unauthorized()
+    transaction = find_transaction(reference)
+    if transaction is None or transaction.transaction_status is None:
+        return jsonify(not_found_answer()), 200
+    answer, changed = action(transaction)
+    if changed:
+        notify_soon(transaction.order_id)
+    return jsonify(answer), 200
 
 
 @bp.get("/snap/v4/redirection/<token>")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 import uuid
 from typing import Any
 
 import requests
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import or_, select
 
 from app.errors import NotFoundError, ServiceError, ValidationError
 from app.extensions import db
 from app.midtrans.client import MidtransUnavailableError, settings_for
+from app.midtrans.payment_types import REFUNDABLE_PAYMENT_TYPES
 from app.midtrans.signature import compute_signature
 from app.midtrans.status import NOTIFICATION_STATUS_CODES
 from app.midtrans.timefmt import format_midtrans_time
@@ -138,6 +141,9 @@ def transaction_body(transaction: SimulatedTransaction, status_code: str) -> dic
     }
     if transaction.settlement_time is not None:
         body["settlement_time"] = format_midtrans_time(transaction.settlement_time)
+    if transaction.refunds:
+        body["refund_amount"] = f"{_refunded(transaction)}.00"
+        body["refunds"] = list(transaction.refunds)
     return body
 
 
@@ -177,6 +183,109 @@ def notify(transaction: SimulatedTransaction, gross_amount: str | None = None) -
             results.append({"url": url, "status": None, "error": type(exc).__name__})
     log.info("simulator notified %s (%s): %s", order_id, status_code, results)
     return results
+
+
+# -- refund, cancel and expire (midtrans.md, "Refunds, cancel and expire") ------------------
+
+# What a pending (or authorized card) transaction can be ended by, and from which statuses.
+ENDABLE = ("pending", "authorize", "capture")
+REFUNDABLE_STATUSES = ("settlement", "partial_refund")
+# Midtrans notifies a little after it answered; the receiver may be the very process waiting
+# for the answer, so the simulator never notifies from inside the request.
+NOTIFY_AFTER_SECONDS = 0.5
+REFUND_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def not_found_answer() -> dict[str, Any]:
+    return {
+        "status_code": "404",
+        "status_message": "Transaction doesn't exist.",
+        "id": str(uuid.uuid4()),
+    }
+
+
+def _refusal(code: str, message: str) -> dict[str, Any]:
+    return {"status_code": code, "status_message": message, "id": str(uuid.uuid4())}
+
+
+def end_transaction(transaction: SimulatedTransaction, action: str) -> tuple[dict, bool]:
+    """POST /v2/{id}/cancel or /expire: (Midtrans's answer, whether a notification follows)."""
+    current = transaction.transaction_status
+    if current not in ENDABLE or (current != "pending" and action == "expire"):
+        return _refusal("412", "Merchant cannot modify the status of the transaction"), False
+    set_status(transaction, action, transaction.payment_type or "bank_transfer")
+    body = transaction_body(transaction, STATUS_CODES[action])
+    done = "has expired" if action == "expire" else "is canceled"
+    body["status_message"] = f"Success, transaction {done}"
+    return body, True
+
+
+def refund_transaction(transaction: SimulatedTransaction, request: Any) -> tuple[dict, bool]:
+    """POST /v2/{id}/refund (or /refund/online/direct): Midtrans's answer, and whether a
+    notification follows. The same refund_key again is the same refund, never a second."""
+    if not isinstance(request, dict):
+        return _refusal("400", "Invalid JSON body"), False
+    key = request.get("refund_key")
+    if key is not None and not (isinstance(key, str) and REFUND_KEY_RE.fullmatch(key)):
+        return _refusal("400", "refund_key must be letters, digits, - and _"), False
+    for made in transaction.refunds or []:
+        if key is not None and made["refund_key"] == key:
+            return _refund_answer(transaction, made), False
+    if transaction.payment_type not in REFUNDABLE_PAYMENT_TYPES:
+        return _refusal(
+            "412", f"Payment type {transaction.payment_type} does not support refund by API"
+        ), False
+    if transaction.transaction_status not in REFUNDABLE_STATUSES:
+        return _refusal("412", "Merchant cannot modify the status of the transaction"), False
+    remaining = transaction.gross_amount - _refunded(transaction)
+    amount = request.get("amount", remaining)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        return _refusal("400", "amount must be a positive integer"), False
+    if amount > remaining:
+        return _refusal("414", "Refund amount is greater than the remaining amount"), False
+    reason = request.get("reason")
+    made = {
+        "refund_chargeback_id": len(transaction.refunds or []) + 1,
+        "refund_amount": f"{amount}.00",
+        "created_at": format_midtrans_time(utcnow()),
+        "reason": reason if isinstance(reason, str) else "",
+        "refund_key": key or str(uuid.uuid4()),
+    }
+    # A new list, so the JSON column sees the change.
+    transaction.refunds = [*(transaction.refunds or []), made]
+    full = _refunded(transaction) == transaction.gross_amount
+    set_status(transaction, "refund" if full else "partial_refund", transaction.payment_type)
+    return _refund_answer(transaction, made), True
+
+
+def _refund_answer(transaction: SimulatedTransaction, made: dict[str, Any]) -> dict[str, Any]:
+    body = transaction_body(transaction, "200")
+    body.pop("refunds", None)
+    body.update(
+        status_message="Success, refund request is approved",
+        refund_chargeback_id=made["refund_chargeback_id"],
+        refund_key=made["refund_key"],
+        refund_amount=made["refund_amount"],
+    )
+    return body
+
+
+def _refunded(transaction: SimulatedTransaction) -> int:
+    return sum(int(float(made["refund_amount"])) for made in transaction.refunds or [])
+
+
+def notify_soon(order_id: str) -> None:
+    """Send the transaction's notification from a thread of its own, shortly."""
+    app: Flask = current_app._get_current_object()
+
+    def send() -> None:
+        time.sleep(NOTIFY_AFTER_SECONDS)
+        with app.app_context():
+            transaction = db.session.get(SimulatedTransaction, order_id)
+            if transaction is not None:
+                notify(transaction)
+
+    threading.Thread(target=send, name=f"simulator-notify-{order_id}", daemon=True).start()
 
 
 def default_notification_url() -> str:

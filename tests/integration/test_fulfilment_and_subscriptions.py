@@ -7,8 +7,18 @@ import pytest
 
 from app.models import PaymentEvent
 from tests.fakes import Answer
-from tests.helpers import ISO_Z, MERCHANT_URL, create_payment, payment_row, set_status, table_rows
+from tests.helpers import (
+    ISO_Z,
+    MERCHANT_URL,
+    create_payment,
+    payment_row,
+    set_status,
+    soup,
+    table_rows,
+    text_of,
+)
 from tests.merchant_api import api_get, api_post, paid_payment, payment_url, refund
+from tests.portal_client import log_in, post_with_token
 from tests.webhook_flow import delivery_rows, payloads, point_webhooks_at
 
 PART_ONE = ["item.purchased", "payment.refunded", "payment.reversed"]
@@ -193,3 +203,43 @@ def test_the_new_events_are_sent_with_a_checkouts_own_webhook_url(
         "payment.cancelled",
         "https://orders.example.com/hook",
     )
+
+
+# -- the portal's checkboxes -------------------------------------------------------------------
+
+
+def test_the_portal_shows_and_saves_the_event_types(client, project):
+    log_in(client)
+    page_url = f"/projects/{project.project_id}/webhooks"
+    checked = [
+        box["value"] for box in soup(client.get(page_url)).select("input[name=events]:checked")
+    ]
+    assert checked == PART_ONE
+
+    saved = post_with_token(
+        client, page_url + "/events", events=["payment.refunded", "order.completed"]
+    )
+
+    assert saved.status_code == 303
+    page = soup(client.get(page_url))
+    assert [box["value"] for box in page.select("input[name=events]:checked")] == [
+        "payment.refunded",
+        "order.completed",
+    ]
+    account = api_get(client, project, "/api/platform/account").get_json()
+    assert account["webhook"]["events"] == ["payment.refunded", "order.completed"]
+    # The production endpoint keeps its own.
+    production = soup(client.get(page_url + "?env=production"))
+    assert len(production.select("input[name=events]:checked")) == 3
+
+
+def test_the_portal_refuses_an_unknown_event_type_and_keeps_the_old_ones(client, project):
+    log_in(client)
+    page_url = f"/projects/{project.project_id}/webhooks"
+
+    post_with_token(client, page_url + "/events", events=["item.purchased", "bogus.event"])
+
+    page = client.get(page_url)
+    assert "Unknown event 'bogus.event'" in text_of(page)
+    assert len(soup(page).select("input[name=events]:checked")) == 3
+    assert post_with_token(client, page_url + "/events", token=False).status_code == 400

@@ -54,7 +54,7 @@ from app.services.checkout.status import (
 )
 from app.services.outbox.events import due_now, record_payment_event
 from app.services.outbox.queue import enqueue
-from app.services.payments.read import Scope, find_payment
+from app.services.payments.read import Scope, find_payment, refunds_of
 from app.services.payments.state import require_status
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ MAX_REASON = 255
 FIRST_CHECK_AFTER = timedelta(minutes=1)
 LONGEST_CHECK_INTERVAL = timedelta(hours=1)
 CHECK_BATCH = 100
+REFUNDABLE_FROM = (PaymentStatus.SETTLEMENT, PaymentStatus.PARTIAL_REFUND)
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,12 @@ def refund_payment(scope: Scope, reference: str, asked: RefundAsked) -> tuple[Re
 
 def refunds_for(scope: Scope, reference: str) -> tuple[Payment, list[Refund]]:
     payment = find_payment(scope, reference)
-    refunds = db.session.scalars(
-        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at, Refund.id)
-    ).all()
-    return payment, list(refunds)
+    return payment, refunds_of([payment.id])[payment.id]
 
 
 def _add_refund(payment: Payment, asked: RefundAsked) -> Refund:
     """The checks, under the payment's row lock, and the pending row; the caller commits."""
-    require_status(payment, (PaymentStatus.SETTLEMENT, PaymentStatus.PARTIAL_REFUND), "refunded")
+    require_status(payment, REFUNDABLE_FROM, "refunded")
     if payment.midtrans_payment_type not in REFUNDABLE_PAYMENT_TYPES:
         raise RefundNotSupportedError(
             f"Midtrans cannot refund {payment.midtrans_payment_type or 'this payment type'} "
@@ -113,15 +111,15 @@ def _add_refund(payment: Payment, asked: RefundAsked) -> Refund:
         MidtransClient.for_environment(payment.environment)
     except MidtransUnavailableError as exc:
         raise UnavailableError(str(exc)) from None
-    remaining = payment.amount - payment.refunded - _pending_total(payment.id)
-    amount = remaining if asked.amount is None else asked.amount
-    if remaining <= 0:
+    left = remaining(payment)
+    amount = left if asked.amount is None else asked.amount
+    if left <= 0:
         raise RefundExceedsPaymentError(
             "nothing is left to refund (refunds still pending count as taken)", "amount"
         )
-    if amount > remaining:
+    if amount > left:
         raise RefundExceedsPaymentError(
-            f"amount {amount} is more than the {remaining} left to refund "
+            f"amount {amount} is more than the {left} left to refund "
             "(refunds still pending count as taken)",
             "amount",
         )
@@ -143,6 +141,20 @@ def _add_refund(payment: Payment, asked: RefundAsked) -> Refund:
     return refund
 
 
+def remaining(payment: Payment) -> int:
+    """What can still be refunded: refunds still pending count as taken."""
+    return max(payment.amount - payment.refunded - _pending_total(payment.id), 0)
+
+
+def refundable(payment: Payment) -> bool:
+    """Whether a refund may be asked for now (the portal shows the form only then)."""
+    return (
+        payment.status in REFUNDABLE_FROM
+        and payment.midtrans_payment_type in REFUNDABLE_PAYMENT_TYPES
+        and remaining(payment) > 0
+    )
+
+
 def _pending_total(payment_id: int) -> int:
     return int(
         db.session.scalar(
@@ -157,13 +169,15 @@ def _ask_midtrans(refund_id: str, purchase_id: str, environment: Environment) ->
     """Send the refund under its own key and apply the answer; an unknown outcome leaves it
     pending for check_pending_refunds."""
     refund = db.session.get(Refund, refund_id)
+    amount, reason = refund.amount, refund.reason
     client = MidtransClient.for_environment(environment)
+    db.session.rollback()  # no transaction (on SQLite: no write lock) across the call
     try:
         answer = client.refund(
             purchase_id,
             refund_key=refund_id,
-            amount=refund.amount,
-            reason=refund.reason,
+            amount=amount,
+            reason=reason,
             timeout=current_app.config["MIDTRANS_ACTION_TIMEOUT_SECONDS"],
         )
     except MidtransRefusedError as exc:

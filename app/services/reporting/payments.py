@@ -20,6 +20,7 @@ from app.models import (
     PaymentEvent,
     PaymentStatus,
     PaymentStatusChange,
+    Refund,
     WebhookAttempt,
     WebhookDelivery,
 )
@@ -135,13 +136,14 @@ class TimelineEntry:
 class PaymentDetail:
     payment: Payment
     timeline: list[TimelineEntry]
+    refunds: list[Refund] = field(default_factory=list)  # oldest first
 
 
 _KIND_ORDER = {"event": 0, "change": 1, "delivery": 2}
 
 
 def payment_detail(project_id: str, environment: Environment, purchase_id: str) -> PaymentDetail:
-    """The payment with everything that happened to it, oldest first, in five queries
+    """The payment with everything that happened to it, oldest first, in six queries
     however long its history is. NotFoundError unless it belongs to this project
     environment."""
     payment = db.session.scalar(
@@ -181,4 +183,7 @@ def payment_detail(project_id: str, environment: Environment, purchase_id: str) 
         for delivery in deliveries
     ]
     timeline.sort(key=lambda entry: (entry.at, _KIND_ORDER[entry.kind], entry.item.id))
-    return PaymentDetail(payment, timeline)
+    refunds = db.session.scalars(
+        select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at, Refund.id)
+    ).all()
+    return PaymentDetail(payment, timeline, list(refunds))

@@ -1,0 +1,156 @@
+"""What merchant staff do to one payment (SPEC §11.7): refund, cancel, mark the order completed.
+
+Each is two POSTs: the first shows what will happen and asks to confirm (nothing changes),
+the second, carrying `confirmed`, does it through the same service the merchant API calls.
+The result, or the refusal in the API's words, is flashed on the payment page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import flash, redirect, render_template, request
+from flask_login import current_user
+
+from app.errors import ServiceError
+from app.formatting import format_rupiah
+from app.models import Environment, FulfilmentStatus, Project, RefundStatus
+from app.portal import bp
+from app.portal.context import env_url, project_page, sentence
+from app.services.payments.cancel import cancel_payment
+from app.services.payments.fulfilment import set_fulfilment
+from app.services.payments.read import PaymentScope, find_payment
+from app.services.payments.refunds import MAX_REASON, RefundAsked, refund_payment, remaining
+
+MAX_AMOUNT_DIGITS = 15
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    title: str
+    summary: str
+    button: str
+    action: str  # the endpoint that does it
+    fields: dict[str, str]  # sent again with `confirmed`
+
+
+def _by(user) -> str:
+    return f"portal:{user.email}"
+
+
+def _back(purchase_id: str):
+    return redirect(env_url("portal.payment_detail", purchase_id=purchase_id), 303)
+
+
+def _confirm(confirmation: Confirmation, purchase_id: str):
+    return render_template(
+        "portal/payment_confirm.html", confirmation=confirmation, purchase_id=purchase_id
+    )
+
+
+@bp.post("/projects/<project_id>/payments/<purchase_id>/refund")
+@project_page
+def refund_from_portal(project: Project, env: Environment, purchase_id: str):
+    scope = PaymentScope(project.id, env)
+    payment = find_payment(scope, purchase_id)
+    reason = request.form.get("reason", "").strip() or None
+    raw_amount = request.form.get("amount", "").strip().replace(".", "")
+    if raw_amount and not (raw_amount.isdigit() and len(raw_amount) <= MAX_AMOUNT_DIGITS):
+        flash("Refund amount must be a whole number of Rupiah (or empty for all that is left).")
+        return _back(purchase_id)
+    if reason is not None and len(reason) > MAX_REASON:
+        flash(f"The reason can be at most {MAX_REASON} characters.")
+        return _back(purchase_id)
+    amount = int(raw_amount) if raw_amount else None
+    if not request.form.get("confirmed"):
+        left = remaining(payment)
+        shown = format_rupiah(amount if amount is not None else left)
+        summary = (
+            f"Give {shown} back to {payment.buyer_email} for order {payment.order_id} "
+            f"({format_rupiah(left)} is left to refund)."
+        )
+        if reason:
+            summary += f" Reason: {reason}"
+        return _confirm(
+            Confirmation(
+                "Refund this payment?",
+                summary + " Midtrans sends the money back to how the buyer paid; it cannot "
+                "be undone.",
+                f"Refund {shown}",
+                "portal.refund_from_portal",
+                {"amount": raw_amount, "reason": reason or ""},
+            ),
+            purchase_id,
+        )
+    try:
+        made, _ = refund_payment(
+            scope,
+            purchase_id,
+            RefundAsked(amount=amount, reason=reason, requested_by=_by(current_user)),
+        )
+    except ServiceError as exc:
+        flash(f"Not refunded: {sentence(exc.message)}")
+        return _back(purchase_id)
+    if made.status == RefundStatus.PENDING:
+        flash(
+            f"Refund {made.id} of {format_rupiah(made.amount)} was sent; Midtrans has not "
+            "confirmed it yet. Lunas keeps asking and shows the outcome here."
+        )
+    else:
+        flash(f"Refunded {format_rupiah(made.amount)} (refund {made.id}).")
+    return _back(purchase_id)
+
+
+@bp.post("/projects/<project_id>/payments/<purchase_id>/cancel")
+@project_page
+def cancel_from_portal(project: Project, env: Environment, purchase_id: str):
+    scope = PaymentScope(project.id, env)
+    payment = find_payment(scope, purchase_id)
+    if not request.form.get("confirmed"):
+        return _confirm(
+            Confirmation(
+                "Cancel this checkout?",
+                f"Order {payment.order_id} ({format_rupiah(payment.amount)}) can no longer be "
+                "paid: Midtrans ends the transaction, and the buyer's payment link stops "
+                "leading to Midtrans. If the buyer pays anyway on a page they had open, that "
+                "payment is still applied.",
+                "Cancel checkout",
+                "portal.cancel_from_portal",
+                {},
+            ),
+            purchase_id,
+        )
+    try:
+        cancel_payment(scope, purchase_id, requested_by=_by(current_user))
+    except ServiceError as exc:
+        flash(f"Not cancelled: {sentence(exc.message)}")
+    else:
+        flash("Checkout cancelled.")
+    return _back(purchase_id)
+
+
+@bp.post("/projects/<project_id>/payments/<purchase_id>/complete")
+@project_page
+def complete_from_portal(project: Project, env: Environment, purchase_id: str):
+    scope = PaymentScope(project.id, env)
+    payment = find_payment(scope, purchase_id)
+    if not request.form.get("confirmed"):
+        return _confirm(
+            Confirmation(
+                "Mark this order completed?",
+                f"Order {payment.order_id} is recorded as delivered. That is final: it cannot "
+                "be changed back afterwards.",
+                "Mark completed",
+                "portal.complete_from_portal",
+                {},
+            ),
+            purchase_id,
+        )
+    try:
+        set_fulfilment(
+            scope, purchase_id, FulfilmentStatus.COMPLETED, requested_by=_by(current_user)
+        )
+    except ServiceError as exc:
+        flash(f"Not marked completed: {sentence(exc.message)}")
+    else:
+        flash("Order marked completed.")
+    return _back(purchase_id)
