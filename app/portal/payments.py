@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import abort, render_template, request
+from flask import Response, abort, render_template, request, stream_with_context
 
 from app.clock import EARLIEST_DAY, LATEST_DAY, WIB, parse_date, start_of_day_utc, today_wib
 from app.midtrans.payment_types import REFUNDABLE_PAYMENT_TYPES
@@ -18,6 +18,7 @@ from app.services.payments.refunds import REFUNDABLE_FROM, refundable, remaining
 from app.services.reporting import overview as overviews
 from app.services.reporting import payments as reports
 from app.services.reporting.day_totals import DayTotals
+from app.services.reporting.export import export_csv
 from app.services.reporting.paging import Cursor, InvalidCursorError
 from app.services.reporting.payments import PUBLIC_STATUSES, PaymentFilters
 
@@ -67,7 +68,28 @@ def payments(project: Project, env: Environment):
         older_url=page.older and env_url("portal.payments", after=page.older.encode(), **applied),
         newer_url=page.newer and env_url("portal.payments", before=page.newer.encode(), **applied),
         newest_url=env_url("portal.payments", **applied),
+        export_url=env_url("portal.export_payments", **applied),
     ), status
+
+
+@bp.get("/projects/<project_id>/payments.csv")
+@project_page
+def export_payments(project: Project, env: Environment):
+    """Every payment of exactly the list's filters (a refused filter is a 400: an export must
+    never quietly hold more than was asked for), streamed."""
+    filters, _applied, problems = read_filters(request.args)
+    if problems:
+        abort(400, description=" ".join(problems))
+    name = f"lunas-payments-{project.id}-{env}-{today_wib():%Y%m%d}.csv"
+    return Response(
+        stream_with_context(export_csv(project.id, env, filters)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @bp.get("/projects/<project_id>/payments/<purchase_id>")

@@ -71,13 +71,16 @@ def list_payments(
     before: Cursor | None = None,
 ) -> Page:
     """One page, newest first (the paging module says what `after` and `before` mean)."""
-    query = _filtered(project_id, environment, filters)
+    query = filtered(project_id, environment, filters)
     return KEYSET.page(query, PAGE_SIZE, after=after, before=before)
 
 
-def _filtered(project_id: str, environment: Environment, filters: PaymentFilters):
+def filtered(
+    project_id: str, environment: Environment, filters: PaymentFilters, columns=_LIST_COLUMNS
+):
+    """The portal list's query (its `columns`) of exactly these filters, not yet ordered."""
     statuses = (filters.status,) if filters.status is not None else ()
-    query = select(*_LIST_COLUMNS).where(
+    query = select(*columns).where(
         *scoped_conditions(
             project_id, environment, statuses, filters.created_from, filters.created_before
         )
