@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -20,6 +21,9 @@ from app.services.operations.doctor import Verdict, run_checks
 from app.services.outbox.endpoints import rotate_secret, set_endpoint_url
 from app.services.outbox.log import list_deliveries
 from app.services.outbox.resend import resend
+from app.services.payments import read
+from app.services.payments.cancel import cancel_payment
+from app.services.payments.refunds import RefundAsked, refund_payment
 from app.services.reporting.overview import recount_overview
 from app.services.reporting.seed import seed_payments
 from app.simulator.service import send_manual_notification
@@ -156,6 +160,39 @@ def expire_stale_command() -> None:
             "abandoned_removed": report.abandoned_removed,
         }
     )
+
+
+@payments_cli.command("refund")
+@click.argument("purchase_id")
+@click.option("--amount", type=click.IntRange(min=1), help="Rupiah; default: all that is left.")
+@click.option("--reason", help="Told to Midtrans and shown to the merchant (≤ 255 characters).")
+def refund_command(purchase_id: str, amount: int | None, reason: str | None) -> None:
+    """Refund (part of) a paid payment, as the merchant API would. Prints the refund."""
+    try:
+        scope = read.scope_of(purchase_id)
+        refund, _ = refund_payment(
+            scope, purchase_id, RefundAsked(amount=amount, reason=reason, requested_by="cli")
+        )
+    except ServiceError as exc:
+        _fail(exc)
+    _echo(read.refund_object(refund, purchase_id))
+
+
+@payments_cli.command("cancel")
+@click.argument("purchase_id")
+def cancel_command(purchase_id: str) -> None:
+    """Cancel a pending checkout, at Midtrans first. Prints the payment."""
+    try:
+        payment = cancel_payment(read.scope_of(purchase_id), purchase_id, requested_by="cli")
+    except ServiceError as exc:
+        _fail(exc)
+    _echo(read.describe(payment))
+
+
+def _fail(exc: ServiceError) -> NoReturn:
+    """The API's error envelope on stdout, and exit status 1."""
+    _echo({"error": {"code": exc.code, "message": exc.message, "field": exc.field}})
+    raise SystemExit(1)
 
 
 @payments_cli.command("seed")

@@ -149,6 +149,19 @@ def find_payment(scope: Scope, reference: str, lock: bool = False) -> Payment:
     return rows[0]
 
 
+def scope_of(purchase_id: str) -> PaymentScope:
+    """The project environment a purchase id belongs to (purchase ids are unique across
+    Lunas): how an operator's command, which has no credential, is scoped."""
+    found = db.session.execute(
+        select(Payment.project_id, Payment.environment).where(
+            Payment.purchase_id == purchase_id[:64], Payment.status != PaymentStatus.CREATING
+        )
+    ).first()
+    if found is None:
+        raise NotFoundError(f"no payment with purchase_id {purchase_id[:64]!r}")
+    return PaymentScope(found.project_id, found.environment)
+
+
 # -- the list ----------------------------------------------------------------------------------
 
 
