@@ -34,15 +34,19 @@ MARK_START, MARK_END = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
 LIST_TARGET_MS, STATS_TARGET_MS, EXPORT_TARGET_MB = 20, 300, 150
 
 
-def timed(http: requests.Session, url: str, count: int) -> list[float]:
-    http.get(url, timeout=60).raise_for_status()  # warm-up
+def timed(http: requests.Session, url: str, count: int) -> tuple[float, list[float]]:
+    """The first request's time (the warm-up: for statistics, the one that counts and stores
+    the closed days the worker had not stored yet) and `count` more."""
+    started = time.perf_counter()
+    http.get(url, timeout=60).raise_for_status()
+    first = (time.perf_counter() - started) * 1000
     times = []
     for _ in range(count):
         started = time.perf_counter()
         response = http.get(url, timeout=60)
         times.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-    return times
+    return first, times
 
 
 def p95(times: list[float]) -> float:
@@ -76,6 +80,8 @@ def cases(http: requests.Session, base: str, deep_pages: int) -> list[tuple[str,
          LIST_TARGET_MS),
         ("payments, item_id=__direct__", f"{payments}?item_id=__direct__", LIST_TARGET_MS),
         ("statistics, period=month", f"{base}/api/platform/statistics?period=month",
+         STATS_TARGET_MS),
+        ("statistics, period=year", f"{base}/api/platform/statistics?period=year",
          STATS_TARGET_MS),
         ("statistics, period=all", f"{base}/api/platform/statistics?period=all",
          STATS_TARGET_MS),
@@ -176,17 +182,19 @@ def main() -> None:
         f"{platform.python_version()}. {args.note}".strip(),
         "",
         f"Sequential requests from a second process on loopback, {args.requests} per case "
-        "after one warm-up; times include HTTP, authentication (the credential's hash is "
-        "checked on every request) and JSON.",
+        "after one warm-up (its time in the first column: for statistics, the request that "
+        "counts the closed days the worker's pass had not stored, which stores them); times "
+        "include HTTP, authentication (the credential's hash is checked on every request) "
+        "and JSON.",
         "",
-        "| request | p50 ms | p95 ms | max ms | target p95 |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| request | warm-up ms | p50 ms | p95 ms | max ms | target p95 |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for name, url, target in cases(http, base, args.deep_pages):
-        times = timed(http, url, args.requests)
+        first, times = timed(http, url, args.requests)
         verdict = "met" if p95(times) < target else "**missed**"
         lines.append(
-            f"| {name} | {statistics.median(times):.1f} | {p95(times):.1f} | "
+            f"| {name} | {first:.1f} | {statistics.median(times):.1f} | {p95(times):.1f} | "
             f"{max(times):.1f} | < {target} ms: {verdict} |"
         )
         print(lines[-1], flush=True)

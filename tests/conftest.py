@@ -262,6 +262,15 @@ class _SideBySideWorker(SimpleWorker):
     def _install_signal_handlers(self) -> None:
         pass
 
+    # No command channel: the tests send workers no commands, and RQ's pubsub thread (a
+    # blocking read of up to 60 s) can keep a finished worker's close waiting for a minute
+    # when several run in one process.
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
 
 @pytest.fixture
 def run_workers(app, redis_conn, monkeypatch) -> Callable[[int], None]:

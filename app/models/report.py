@@ -4,11 +4,12 @@ owns them)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, EnumText, UTCDateTime
+from app.models.base import Base, EnumText, JSONType, UTCDateTime
 from app.models.project import Environment
 
 
@@ -27,6 +28,10 @@ class PaymentDayTotals(Base):
     created: Mapped[int] = mapped_column(Integer)
     paid: Mapped[int] = mapped_column(Integer)
     revenue: Mapped[int] = mapped_column(BigInteger)
+    # What has been refunded of the day's paid payments, and those payments by payment type:
+    # {"bank_transfer": [count, amount], ...} ("unknown" when Midtrans named none).
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     version: Mapped[int] = mapped_column(Integer)
     valid: Mapped[bool] = mapped_column(Boolean)
     # None for a row an invalidation created before any computation stored the day.

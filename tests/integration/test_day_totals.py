@@ -298,7 +298,11 @@ def test_seeding_counts_that_project_environments_days_again_and_stores_them(
         seeded = overview(owner, datetime.now(WIB))
     assert sandbox and all(row["valid"] for row in sandbox.values())
     assert {(today - day).days: counted for day, counted in live.items()} == {
-        ago: reports.DayTotals(today - timedelta(days=ago), *(row[k] for k in KEYS))
+        ago: reports.DayTotals(
+            today - timedelta(days=ago),
+            *(row[k] for k in (*KEYS, "refunded")),
+            tuple((name, *entry) for name, entry in sorted(row["breakdown"].items())),
+        )
         for ago, row in sandbox.items()
     }
     assert sum(row["created"] for row in sandbox.values()) > 0

@@ -7,11 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
+from app.clock import WIB, start_of_day_utc, today_wib
 from app.extensions import db
+from app.midtrans.timefmt import format_midtrans_time
+from app.models import PaymentDayTotals
 from app.models.base import utcnow
 from tests.helpers import ISO_Z, create_payment, direct_payment
 from tests.merchant_api import PAYMENTS_URL, api_get, api_post, paid_payment, payment_url, refund
+from tests.webhook_flow import settle
 
 PAYMENT_FIELDS = {
     "purchase_id", "order_id", "environment", "status", "amount", "refunded_amount", "currency",
@@ -321,6 +326,95 @@ def test_statistics_count_created_and_paid_and_break_paid_down_by_type(
     week = api_get(client, project, "/api/platform/statistics", period="week").get_json()
     first, last = datetime.fromisoformat(week["from"]), datetime.fromisoformat(week["to"])
     assert (last - first).days == 6 and week["total_paid"] == 3
+
+
+def test_statistics_of_closed_days_are_stored_and_a_later_refund_of_one_still_counts(
+    app, client, project, fake_midtrans
+):
+    """A closed day is counted once and stored with its refunds and payment types; a refund
+    of one of its payments days later (the real refund path) shows in the next answer."""
+    three_days_ago = start_of_day_utc(today_wib() - timedelta(days=3)) + timedelta(hours=10)
+    with time_machine.travel(three_days_ago):
+        purchase_id = create_payment(client, project, order_id="OLD")
+    settle(
+        client,
+        fake_midtrans,
+        purchase_id,
+        payment_type="qris",
+        settlement_time=format_midtrans_time(three_days_ago),
+    )
+    paid_payment(client, project, fake_midtrans, payment_type="gopay", order_id="NEW")
+
+    before = api_get(client, project, "/api/platform/statistics", period="week").get_json()
+    with app.app_context():
+        stored = stored_day(project.project_id, three_days_ago)
+    refund(client, project, purchase_id, amount=5000)
+    after = api_get(client, project, "/api/platform/statistics", period="all").get_json()
+    with app.app_context():
+        restored = stored_day(project.project_id, three_days_ago)
+
+    assert (before["total_transactions"], before["total_paid"], before["total_refunded"]) == (
+        2,
+        2,
+        0,
+    )
+    assert before["breakdown"] == {
+        "gopay": {"count": 1, "amount": 75000},
+        "qris": {"count": 1, "amount": 75000},
+    }
+    assert (stored.valid, stored.paid, stored.refunded) == (True, 1, 0)
+    assert stored.breakdown == {"qris": [1, 75000]}
+    assert (after["total_paid"], after["total_amount"], after["total_refunded"]) == (
+        2,
+        150000,
+        5000,
+    )
+    assert (restored.valid, restored.refunded) == (True, 5000)
+    assert restored.version > stored.version  # the refund invalidated it
+
+
+def test_statistics_read_a_stored_day_instead_of_counting_it_again(app, client, project):
+    long_ago = utcnow() - timedelta(days=200)
+    add_rows(
+        app,
+        project.project_id,
+        [
+            {
+                "created_at": long_ago,
+                "status": "settlement",
+                "paid_at": long_ago,
+                "amount": 20000,
+                "midtrans_payment_type": "bank_transfer",
+            }
+        ],
+    )
+    first = api_get(client, project, "/api/platform/statistics", period="all").get_json()
+    with app.app_context():  # changed behind Lunas's back: the stored day is what is read
+        db.session.execute(db.text("UPDATE payments SET amount = 1"))
+        db.session.commit()
+    second = api_get(client, project, "/api/platform/statistics", period="all").get_json()
+    year = api_get(client, project, "/api/platform/statistics", period="year").get_json()
+
+    assert first["total_amount"] == second["total_amount"] == year["total_amount"] == 20000
+    assert second["breakdown"] == {"bank_transfer": {"count": 1, "amount": 20000}}
+
+
+def test_statistics_of_a_project_without_payments_are_zero(client, project):
+    everything = api_get(client, project, "/api/platform/statistics", period="all").get_json()
+    assert everything == {
+        "period": "all",
+        "from": None,
+        "to": None,
+        "total_transactions": 0,
+        "total_paid": 0,
+        "total_amount": 0,
+        "total_refunded": 0,
+        "breakdown": {},
+    }
+
+
+def stored_day(project_id: str, moment: datetime) -> PaymentDayTotals:
+    return db.session.get(PaymentDayTotals, (project_id, "sandbox", moment.astimezone(WIB).date()))
 
 
 def test_statistics_refuse_an_unknown_period_or_parameter(client, project):

@@ -13,13 +13,19 @@ from typing import Any, Protocol
 from flask import current_app
 from sqlalchemy import func, or_, select
 
-from app.clock import EARLIEST_DAY, LATEST_DAY, is_representable, start_of_day_utc, today_wib
+from app.clock import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    WIB,
+    is_representable,
+    start_of_day_utc,
+    today_wib,
+)
 from app.errors import NotFoundError, ValidationError
 from app.extensions import db
 from app.midtrans.payment_types import SNAP_PAYMENT_ALIASES, SNAP_PAYMENTS
 from app.models import (
     DIRECT_ITEM_ID,
-    PAID_STATUSES,
     ApiClient,
     Environment,
     Payment,
@@ -28,7 +34,8 @@ from app.models import (
 )
 from app.models.base import iso_utc, utcnow
 from app.services.outbox.endpoints import endpoint_of, subscribed_events
-from app.services.reporting.day_totals import NOT_CREATING
+from app.services.reporting import day_totals
+from app.services.reporting.day_totals import IS_PAID, NOT_CREATING
 from app.services.reporting.payments import KEYSET, PUBLIC_STATUSES, scoped_conditions
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
@@ -289,47 +296,55 @@ def list_payments(scope: Scope, query: ListQuery) -> PaymentList:
 
 
 def statistics(scope: Scope, period: str, now: datetime | None = None) -> dict[str, Any]:
+    """SPEC §11.2's numbers over WIB days: closed days from their stored totals, the open ones
+    (today, and yesterday for its first hour) counted live, as the portal overview reads them
+    (app/services/reporting/day_totals.py), so a year or a million payments costs a few
+    hundred small rows and today's index range."""
     if period not in PERIODS:
         raise ValidationError(f"period must be one of {', '.join(PERIODS)}", "period")
-    days = PERIODS[period]
-    ours = (_payments.project_id == scope.project_id, _payments.environment == scope.environment)
-    created_where = [*ours, NOT_CREATING]
-    paid_where = [*ours, _payments.paid_at.is_not(None), _payments.status.in_(PAID_STATUSES)]
-    first = last = None
-    if days is not None:
-        last = today_wib(now or utcnow())
-        first = last - timedelta(days=days - 1)
-        start, end = start_of_day_utc(first), start_of_day_utc(last + timedelta(days=1))
-        created_where += [_payments.created_at >= start, _payments.created_at < end]
-        paid_where += [_payments.paid_at >= start, _payments.paid_at < end]
-    created = db.session.scalar(select(func.count()).select_from(Payment).where(*created_where))
+    now = now or utcnow()
+    last = today_wib(now)
+    if PERIODS[period] is None:
+        first = _first_day(scope)
+        days = _days_between(first, last) if first is not None else []
+    else:
+        days = _days_between(last - timedelta(days=PERIODS[period] - 1), last)
+    totals = (
+        day_totals.window_totals(scope.project_id, scope.environment, days, now, WIB)
+        if days
+        else []
+    )
     breakdown: dict[str, dict[str, int]] = {}
-    paid = amount = refunded = 0
-    for payment_type, count, total, given_back in db.session.execute(
-        select(
-            _payments.midtrans_payment_type,
-            func.count(),
-            func.coalesce(func.sum(_payments.amount), 0),
-            func.coalesce(func.sum(_payments.refunded), 0),
-        )
-        .where(*paid_where)
-        .group_by(_payments.midtrans_payment_type)
-    ):
-        paid, amount, refunded = paid + count, amount + int(total), refunded + int(given_back)
-        name = payment_type or "unknown"
-        entry = breakdown.setdefault(name, {"count": 0, "amount": 0})
-        entry["count"] += count
-        entry["amount"] += int(total)
+    for day in totals:
+        for name, count, amount in day.breakdown:
+            entry = breakdown.setdefault(name, {"count": 0, "amount": 0})
+            entry["count"] += count
+            entry["amount"] += amount
+    bounded = PERIODS[period] is not None
     return {
         "period": period,
-        "from": first.isoformat() if first else None,
-        "to": last.isoformat() if last else None,
-        "total_transactions": created,
-        "total_paid": paid,
-        "total_amount": amount,
-        "total_refunded": refunded,
+        "from": days[0].isoformat() if bounded else None,
+        "to": last.isoformat() if bounded else None,
+        "total_transactions": sum(day.created for day in totals),
+        "total_paid": sum(day.paid for day in totals),
+        "total_amount": sum(day.revenue for day in totals),
+        "total_refunded": sum(day.refunded for day in totals),
         "breakdown": dict(sorted(breakdown.items())),
     }
+
+
+def _first_day(scope: Scope) -> date | None:
+    """The WIB day of the project environment's first payment (created, or paid: Midtrans's
+    settlement time may precede our clock by a little), from the two indexes' first entries."""
+    ours = (_payments.project_id == scope.project_id, _payments.environment == scope.environment)
+    created = db.session.scalar(select(func.min(_payments.created_at)).where(*ours, NOT_CREATING))
+    paid = db.session.scalar(select(func.min(_payments.paid_at)).where(*ours, IS_PAID))
+    moments = [moment for moment in (created, paid) if moment is not None]
+    return min(moments).astimezone(WIB).date() if moments else None
+
+
+def _days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 # -- the account -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Per WIB day of a project environment: payments created, payments paid, revenue. Counted
-live from the payments table, and stored once the day is closed, so that the portal overview
-reads 30 small rows and counts only the open days (docs/PERFORMANCE.md, "Portal at a million
-payments").
+"""Per WIB day of a project environment: payments created, payments paid, their revenue, what
+was refunded of them and the paid ones by payment type. Counted live from the payments table,
+and stored once the day is closed, so that the portal overview and the API's statistics
+(app/services/payments/read.py) read small rows and count only the open days
+(docs/PERFORMANCE.md, "Portal at a million payments", "Merchant API at a million payments").
 
 A stored day goes stale when one of its payments changes later: Midtrans dates a settlement by
 its settlement_time, so a late notification can land on a past day; it also reverses
@@ -21,8 +22,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import delete, false, func, literal, literal_column, select, true, union_all, update
+from sqlalchemy import and_, delete, false, func, literal, literal_column, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -51,6 +53,7 @@ _KEY = [_totals.c.project_id, _totals.c.environment, _totals.c.day]
 # the predicates of the partial indexes from migration 0004.
 NOT_CREATING = _payments.status != literal_column(f"'{PaymentStatus.CREATING}'")
 IS_PAID = _payments.status.in_([literal_column(f"'{status}'") for status in PAID_STATUSES])
+UNKNOWN_TYPE = "unknown"  # the breakdown's name for a paid payment Midtrans gave no type
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class DayTotals:
     created: int  # payments created that day (any status but the internal "creating")
     paid: int  # payments paid that day (by paid_at), still counted as money received
     revenue: int  # their gross amount, refunds not subtracted
+    refunded: int = 0  # what has been refunded of those payments so far
+    # Those payments by Midtrans payment type ("unknown" when Midtrans named none), sorted:
+    # (payment_type, count, amount).
+    breakdown: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,14 @@ def read_stored(
     wanted = set(days)
     return {
         row["day"]: StoredDay(
-            DayTotals(row["day"], row["created"], row["paid"], row["revenue"]),
+            DayTotals(
+                row["day"],
+                row["created"],
+                row["paid"],
+                row["revenue"],
+                row["refunded"],
+                _breakdown_of(row["breakdown"]),
+            ),
             row["version"],
             row["valid"],
         )
@@ -177,6 +191,8 @@ def store(
                 created=totals.created,
                 paid=totals.paid,
                 revenue=totals.revenue,
+                refunded=totals.refunded,
+                breakdown={name: [count, amount] for name, count, amount in totals.breakdown},
                 valid=True,
                 computed_at=now,
             )
@@ -227,6 +243,8 @@ def invalidate(project_id: str, environment: Environment, *days: date) -> None:
             created=0,
             paid=0,
             revenue=0,
+            refunded=0,
+            breakdown={},
             version=1,
             valid=False,
             computed_at=None,
@@ -270,12 +288,12 @@ def clear(project_id: str, environment: Environment) -> None:
 def count_days(
     project_id: str, environment: Environment, days: list[date], zone: tzinfo
 ) -> dict[date, DayTotals]:
-    """Count these days (of `zone`) live, in one statement.
+    """Count these days (of `zone`) live, in two statements.
 
-    For each day's [start, stop) in UTC, a count (or count and sum) over an index range. Day
-    bounds come from the same clock as the list's date filter, so a day's bar and that day's
-    list agree; no per-row time-zone arithmetic, and the database does nothing per row but
-    count and add from a (partial, covering) index."""
+    For each day's [start, stop) in UTC, a count over an index range, then the paid payments
+    of that range by payment type, from the covering paid-payments index. Day bounds come from
+    the same clock as the list's date filter, so a day's bar and that day's list agree; no
+    per-row time-zone arithmetic, and the database does nothing per row but count and add."""
     bounds = [
         select(
             literal(n).label("n"),
@@ -292,24 +310,52 @@ def count_days(
         .where(NOT_CREATING)
         .scalar_subquery()
     )
-    paid = select(
-        func.count().label("paid"), func.coalesce(func.sum(_payments.amount), 0).label("revenue")
-    ).where(*ours, _payments.paid_at >= span.c.start, _payments.paid_at < span.c.stop, IS_PAID)
-    if db.engine.dialect.name == "postgresql":
-        # LATERAL: the count and the sum from one pass over the day's index range.
-        per_day = paid.lateral("paid_per_day")
-        query = select(span.c.n, created, per_day.c.paid, per_day.c.revenue).select_from(
-            span.join(per_day, true())
-        )
-    else:
-        query = select(
+    created_by_day = dict(db.session.execute(select(span.c.n, created)).all())
+    paid_by_type = db.session.execute(
+        select(
             span.c.n,
-            created,
-            paid.with_only_columns(paid.selected_columns.paid).scalar_subquery(),
-            paid.with_only_columns(paid.selected_columns.revenue).scalar_subquery(),
+            _payments.midtrans_payment_type,
+            func.count(),
+            func.coalesce(func.sum(_payments.amount), 0),
+            func.coalesce(func.sum(_payments.refunded), 0),
         )
-    rows = {row[0]: row[1:] for row in db.session.execute(query)}
-    return {day: DayTotals(day, *(int(value) for value in rows[n])) for n, day in enumerate(days)}
+        .select_from(span)
+        .join(
+            Payment,
+            and_(*ours, _payments.paid_at >= span.c.start, _payments.paid_at < span.c.stop),
+        )
+        .where(IS_PAID)
+        .group_by(span.c.n, _payments.midtrans_payment_type)
+    )
+    paid: dict[int, list[tuple[str, int, int, int]]] = {}
+    for n, payment_type, count, amount, refunded in paid_by_type:
+        paid.setdefault(n, []).append(
+            (payment_type or UNKNOWN_TYPE, int(count), int(amount), int(refunded))
+        )
+    return {
+        day: _day_of(day, int(created_by_day[n]), paid.get(n, [])) for n, day in enumerate(days)
+    }
+
+
+def _day_of(day: date, created: int, paid: list[tuple[str, int, int, int]]) -> DayTotals:
+    by_type: dict[str, tuple[int, int]] = {}
+    for name, count, amount, _ in paid:  # None and "unknown" are one name
+        before = by_type.get(name, (0, 0))
+        by_type[name] = (before[0] + count, before[1] + amount)
+    return DayTotals(
+        day,
+        created,
+        sum(entry[1] for entry in paid),
+        sum(entry[2] for entry in paid),
+        sum(entry[3] for entry in paid),
+        tuple((name, *by_type[name]) for name in sorted(by_type)),
+    )
+
+
+def _breakdown_of(stored: dict[str, Any] | None) -> tuple[tuple[str, int, int], ...]:
+    return tuple(
+        (name, int(count), int(amount)) for name, (count, amount) in sorted((stored or {}).items())
+    )
 
 
 def _day_start(day: date, zone: tzinfo) -> datetime:
