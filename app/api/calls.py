@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, make_response, request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.errors import from_http_exception, from_service_error
+from app.api.schemas import first_error
 from app.errors import (
     InvalidClientError,
     ServiceError,
@@ -141,3 +144,12 @@ def _credentials(body: dict[str, Any]) -> tuple[str, str]:
             "client_id and client_secret are required, in the body or with HTTP Basic"
         )
     return client_id, client_secret
+
+
+def fields_of(model: type[BaseModel], body: dict[str, Any]) -> Any:
+    """The body checked by its schema; ValidationError naming the first problem."""
+    try:
+        return model.model_validate(body)
+    except PydanticValidationError as exc:
+        message, field = first_error(exc)
+        raise ValidationError(message, field) from None

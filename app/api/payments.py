@@ -4,20 +4,15 @@ service, shape its answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import request
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from app.api import bp
-from app.api.calls import PostCall, authenticated_get, authenticated_post, idempotent
+from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
 from app.api.schemas import (
     CancelRequest,
     FulfilmentRequest,
     RefundRequest,
     WebhookSettingsRequest,
-    first_error,
 )
 from app.errors import ValidationError
 from app.midtrans.client import MidtransUnavailableError, settings_for
@@ -48,7 +43,7 @@ def cancel(reference: str):
 
 
 def _cancel(call: PostCall, reference: str):
-    _fields(CancelRequest, call.body)
+    fields_of(CancelRequest, call.body)
     return read.describe(cancel_payment(call.client, reference))
 
 
@@ -59,7 +54,7 @@ def create_refund(reference: str):
 
 
 def _refund(call: PostCall, reference: str):
-    fields = _fields(RefundRequest, call.body)
+    fields = fields_of(RefundRequest, call.body)
     refund, purchase_id = refund_payment(
         call.client, reference, RefundAsked(amount=fields.amount, reason=fields.reason)
     )
@@ -80,7 +75,7 @@ def fulfil(reference: str):
 
 
 def _fulfil(call: PostCall, reference: str):
-    fields = _fields(FulfilmentRequest, call.body)
+    fields = fields_of(FulfilmentRequest, call.body)
     payment = set_fulfilment(call.client, reference, read_fulfilment(fields.status))
     return read.describe(payment)
 
@@ -108,7 +103,7 @@ def account():
 @bp.patch("/platform/webhook")
 def update_webhook():
     call = authenticated_post()
-    fields = _fields(WebhookSettingsRequest, call.body)
+    fields = fields_of(WebhookSettingsRequest, call.body)
     events = parse_event_names(fields.events) if fields.events is not None else None
     endpoint = configure_endpoint(
         call.client.project_id,
@@ -118,11 +113,3 @@ def update_webhook():
         change_url="url" in call.body,
     )
     return {"url": endpoint.url, "events": subscribed_events(endpoint)}
-
-
-def _fields(model: type[BaseModel], body: dict[str, Any]):
-    try:
-        return model.model_validate(body)
-    except PydanticValidationError as exc:
-        message, field = first_error(exc)
-        raise ValidationError(message, field) from None

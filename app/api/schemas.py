@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from app.midtrans.payment_types import SNAP_PAYMENT_ALIASES, SNAP_PAYMENTS
 from app.models import ORDER_ID_PATTERN
+from app.models.item import SLUG_PATTERN as ITEM_SLUG_PATTERN
 from app.text import NUL_MESSAGE, has_nul
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -30,32 +31,19 @@ MAX_AMOUNT = 999_999_999_999
 MetadataValue = StrictStr | StrictInt | StrictFloat | StrictBool | None
 
 
-class ShopPaymentRequest(BaseModel):
+class _BuyerChecks(BaseModel):
+    """The checks shared by both checkouts' bodies, on whichever of these fields a body has."""
+
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    client_id: StrictStr | None = Field(default=None, max_length=100)
-    client_secret: StrictStr | None = Field(default=None, max_length=200)
-    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]
-    order_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
-    buyer_email: Annotated[StrictStr, Field(max_length=254)]
-    buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
-    item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
-    metadata: dict[str, MetadataValue] | None = None
-    # SPEC §11.1: all optional.
-    buyer_phone: StrictStr | None = None
-    expires_in_minutes: Annotated[StrictInt, Field(ge=5, le=10080)] | None = None
-    enabled_payments: list[StrictStr] | None = None
-    return_url: StrictStr | None = None
-    webhook_url: StrictStr | None = None
-
-    @field_validator("buyer_phone")
+    @field_validator("buyer_phone", check_fields=False)
     @classmethod
     def _check_phone(cls, value: str | None) -> str | None:
         if value is not None and not PHONE_RE.fullmatch(value):
             raise PydanticCustomError("phone", FIELD_MESSAGES["buyer_phone"])
         return value
 
-    @field_validator("enabled_payments")
+    @field_validator("enabled_payments", check_fields=False)
     @classmethod
     def _check_payments(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
@@ -75,14 +63,14 @@ class ShopPaymentRequest(BaseModel):
                 names.append(snap_name)
         return names
 
-    @field_validator("buyer_name", "item_name")
+    @field_validator("buyer_name", "item_name", check_fields=False)
     @classmethod
     def _check_text(cls, value: str | None) -> str | None:
         if has_nul(value):
             raise PydanticCustomError("nul_character", NUL_MESSAGE)
         return value
 
-    @field_validator("buyer_email")
+    @field_validator("buyer_email", check_fields=False)
     @classmethod
     def _check_email(cls, value: str) -> str:
         # A bare address only: "John <john@example.com>" is refused, not silently rewritten.
@@ -91,7 +79,7 @@ class ShopPaymentRequest(BaseModel):
         except EmailNotValidError:
             raise ValueError("not a valid email address") from None
 
-    @field_validator("metadata")
+    @field_validator("metadata", check_fields=False)
     @classmethod
     def _check_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
@@ -109,6 +97,41 @@ class ShopPaymentRequest(BaseModel):
         if slug is not None and (not isinstance(slug, str) or not SLUG_RE.match(slug)):
             raise ValueError("metadata.store_slug must match [a-z0-9-]{1,64}")
         return value
+
+
+class ShopPaymentRequest(_BuyerChecks):
+    client_id: StrictStr | None = Field(default=None, max_length=100)
+    client_secret: StrictStr | None = Field(default=None, max_length=200)
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]
+    order_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
+    buyer_email: Annotated[StrictStr, Field(max_length=254)]
+    buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
+    item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    metadata: dict[str, MetadataValue] | None = None
+    # SPEC §11.1: all optional.
+    buyer_phone: StrictStr | None = None
+    expires_in_minutes: Annotated[StrictInt, Field(ge=5, le=10080)] | None = None
+    enabled_payments: list[StrictStr] | None = None
+    return_url: StrictStr | None = None
+    webhook_url: StrictStr | None = None
+
+
+class ItemCheckoutRequest(_BuyerChecks):
+    """SPEC §13's item checkout: no order_id (Lunas makes it) and no item_name (the item's);
+    `amount` is the unit price, where the item allows one."""
+
+    client_id: StrictStr | None = Field(default=None, max_length=100)
+    client_secret: StrictStr | None = Field(default=None, max_length=200)
+    buyer_email: Annotated[StrictStr, Field(max_length=254)]
+    buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
+    quantity: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
+    metadata: dict[str, MetadataValue] | None = None
+    buyer_phone: StrictStr | None = None
+    expires_in_minutes: Annotated[StrictInt, Field(ge=5, le=10080)] | None = None
+    enabled_payments: list[StrictStr] | None = None
+    return_url: StrictStr | None = None
+    webhook_url: StrictStr | None = None
 
 
 class Credentials(BaseModel):
@@ -145,6 +168,29 @@ class WebhookSettingsRequest(Credentials):
     events: list[StrictStr] | None = None
 
 
+class ItemFields(Credentials):
+    """An item's fields (SPEC §13): all optional here; create requires `name` and the price
+    rules (app/services/items/catalog.py)."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    price: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
+    price_mode: Literal["fixed", "flexible"] | None = None
+    min_amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
+    max_amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
+    allow_price_override: StrictBool | None = None
+    slug: Annotated[StrictStr, Field(pattern=ITEM_SLUG_PATTERN)] | None = None
+    active: StrictBool | None = None
+    stock: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] | None = None
+
+    @field_validator("name", "description")
+    @classmethod
+    def _check_text(cls, value: str | None) -> str | None:
+        if has_nul(value):
+            raise PydanticCustomError("nul_character", NUL_MESSAGE)
+        return value
+
+
 FIELD_MESSAGES = {
     "amount": f"amount must be a positive integer no larger than {MAX_AMOUNT}",
     "order_id": "order_id must be 1-50 characters of A-Z a-z 0-9 - _ . ~",
@@ -162,6 +208,17 @@ FIELD_MESSAGES = {
     "status": "status must be one of completed, cancelled",
     "url": "url must be a string (an https URL) or null",
     "events": "events must be a list of event names",
+    "name": "name must be a string of 1-200 characters",
+    "description": "description must be a string of at most 2000 characters",
+    "price": f"price must be a positive integer no larger than {MAX_AMOUNT}",
+    "price_mode": "price_mode must be fixed or flexible",
+    "min_amount": f"min_amount must be a positive integer no larger than {MAX_AMOUNT}",
+    "max_amount": f"max_amount must be a positive integer no larger than {MAX_AMOUNT}",
+    "allow_price_override": "allow_price_override must be true or false",
+    "slug": "slug must be 3-64 characters of a-z 0-9 and -",
+    "active": "active must be true or false",
+    "stock": "stock must be a whole number from 0 (or null: unlimited)",
+    "quantity": "quantity must be an integer from 1 to 100",
 }
 
 

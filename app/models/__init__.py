@@ -1,4 +1,5 @@
 from app.models.idempotency import IdempotencyKey
+from app.models.item import Item, PriceMode
 from app.models.operator import Invitation, OperatorAction
 from app.models.payment import (
     DIRECT_ITEM_ID,
@@ -48,8 +49,10 @@ __all__ = [
     "FulfilmentStatus",
     "IdempotencyKey",
     "Invitation",
+    "Item",
     "OperatorAction",
     "Payment",
+    "PriceMode",
     "PaymentDayTotals",
     "PaymentEvent",
     "PaymentStatus",

@@ -191,6 +191,11 @@ class Payment(Base):
         server_default=FulfilmentStatus.UNFULFILLED.value,
     )
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An item checkout (SPEC §13): the item, how many units, and how many of them this
+    # payment holds of the item's stock right now (0 once given back, or for unlimited stock).
+    item_ref: Mapped[int | None] = mapped_column(BigId, ForeignKey("items.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    stock_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     midtrans_transaction_id: Mapped[str | None] = mapped_column(String(64), index=True)
     midtrans_transaction_status: Mapped[str | None] = mapped_column(String(32))
@@ -203,6 +208,12 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     project = relationship("Project")
+    item = relationship("Item")
+
+    @property
+    def public_item_id(self) -> str:
+        """The item's id, or DIRECT_ITEM_ID for a shop payment."""
+        return self.item.item_id if self.item is not None else DIRECT_ITEM_ID
 
 
 class PaymentEvent(Base):

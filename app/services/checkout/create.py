@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import ServiceError, UnavailableError, UpstreamError, ValidationError
@@ -26,6 +26,7 @@ from app.models import DIRECT_ITEM_ID, ApiClient, Payment, PaymentStatus
 from app.models.base import utcnow
 from app.security import random_token
 from app.services.accounts.standing import check_may_start_checkout
+from app.services.checkout import stock
 from app.services.outbox.endpoints import validate_webhook_url
 from app.services.urls import require_scheme
 
@@ -45,6 +46,15 @@ class OrderIdConflictError(ServiceError):
 
 
 @dataclass(frozen=True)
+class ItemLine:
+    """What an item checkout buys (SPEC §13): the item's row, units, and the unit price."""
+
+    item_ref: int
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
 class CheckoutRequest:
     amount: int
     order_id: str
@@ -58,6 +68,7 @@ class CheckoutRequest:
     enabled_payments: list[str] | None = None
     return_url: str | None = None
     webhook_url: str | None = None
+    item: ItemLine | None = None  # None: a shop payment (the merchant keeps the catalog)
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,15 @@ def _claim_order_id(client: ApiClient, request: CheckoutRequest) -> Payment | No
         created_at=now,
     )
     db.session.add(payment)
+    if request.item is not None:
+        # The units are taken in the transaction that inserts the row: both or neither.
+        try:
+            held = stock.hold(request.item.item_ref, request.item.quantity)
+        except ServiceError:
+            db.session.rollback()
+            raise
+        payment.item_ref, payment.quantity = request.item.item_ref, request.item.quantity
+        payment.stock_held = held
     try:
         db.session.commit()
     except IntegrityError:
@@ -174,10 +194,25 @@ def _open_snap_session(payment: Payment) -> Payment:
 
 def _discard(payment_id: int) -> None:
     db.session.rollback()
-    db.session.execute(
-        delete(Payment).where(Payment.id == payment_id, Payment.status == PaymentStatus.CREATING)
-    )
+    discard_creating(Payment.id == payment_id)
     db.session.commit()
+
+
+def discard_creating(*conditions: ColumnElement[bool]) -> int:
+    """Delete the "creating" rows that match, giving back the units they hold, in the
+    caller's transaction; how many. Each row is locked first, so a notification racing for
+    one (it would move it to pending) either waits for the delete or wins before it."""
+    rows = db.session.scalars(
+        select(Payment)
+        .where(Payment.status == PaymentStatus.CREATING, *conditions)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for payment in rows:
+        stock.release(payment)
+        db.session.delete(payment)
+    db.session.flush()
+    return len(rows)
 
 
 def _replay(existing: Payment, request: CheckoutRequest) -> Payment:
@@ -203,11 +238,16 @@ def snap_request(payment: Payment) -> dict[str, Any]:
     customer: dict[str, Any] = {"first_name": first_name, "email": payment.buyer_email}
     if payment.buyer_phone:
         customer["phone"] = payment.buyer_phone
+    line = {"id": DIRECT_ITEM_ID, "name": name, "price": payment.amount, "quantity": 1}
+    if payment.item is not None:  # one line: the unit price and the quantity
+        line.update(
+            id=payment.item.item_id,
+            price=payment.amount // payment.quantity,
+            quantity=payment.quantity,
+        )
     payload: dict[str, Any] = {
         "transaction_details": {"order_id": payment.purchase_id, "gross_amount": payment.amount},
-        "item_details": [
-            {"id": DIRECT_ITEM_ID, "name": name, "price": payment.amount, "quantity": 1}
-        ],
+        "item_details": [line],
         "customer_details": customer,
         "callbacks": {"finish": f"{config['PUBLIC_BASE_URL']}/purchase/callback"},
         "expiry": {

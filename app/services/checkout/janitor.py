@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 
 from app.errors import ServiceError
 from app.extensions import db
@@ -20,6 +20,7 @@ from app.midtrans.client import (
 )
 from app.models import Environment, EventOutcome, Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
+from app.services.checkout.create import discard_creating
 from app.services.checkout.notifications import apply_midtrans_state
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,7 @@ def expire_stale_checkouts(now: datetime | None = None) -> JanitorReport:
             .values(next_reconcile_at=now + RECHECK_AFTER)
         )
         db.session.commit()
-    report.abandoned_removed = db.session.execute(
-        delete(Payment).where(
-            Payment.status == PaymentStatus.CREATING,
-            Payment.created_at < now - ABANDONED_CREATION,
-        )
-    ).rowcount
+    report.abandoned_removed = discard_creating(Payment.created_at < now - ABANDONED_CREATION)
     db.session.commit()
     return report
 

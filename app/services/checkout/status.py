@@ -25,6 +25,7 @@ from app.models import (
     can_transition,
 )
 from app.models.base import utcnow
+from app.services.checkout import stock
 from app.services.outbox.events import record_payment_events
 from app.services.reporting import day_totals
 
@@ -96,6 +97,7 @@ def apply_status(
             payment.refunded = payment.amount  # a full refund is all of it, reported or not
     if target == PaymentStatus.CANCEL and current != PaymentStatus.SETTLEMENT:
         payment.cancelled_at = utcnow()
+    stock.follow_status(payment, current, target)  # an item checkout's units, in step
     # The overview stores closed days' totals: a change landing on a past day (a settlement
     # dated days ago, a reversal, a refund; a "creating" row's day, met in a crash window)
     # marks that day stale, in this transaction, so it commits or rolls back with the change.

@@ -11,7 +11,6 @@ from typing import Any
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import (
-    DIRECT_ITEM_ID,
     DeliveryStatus,
     Environment,
     EventType,
@@ -99,7 +98,7 @@ def payment_payload(payment: Payment, event_type: EventType, changed_at: datetim
     payload: dict[str, Any] = {
         "event": str(event_type),
         "order_id": payment.order_id,
-        "item_id": DIRECT_ITEM_ID,
+        "item_id": payment.public_item_id,
         "item_name": payment.item_name,
         "buyer_email": payment.buyer_email,
         "buyer_name": payment.buyer_name,
@@ -113,6 +112,8 @@ def payment_payload(payment: Payment, event_type: EventType, changed_at: datetim
         "payment_channel": payment.payment_channel,
         "buyer_phone": payment.buyer_phone,
     }
+    if payment.item_ref is not None:  # an item checkout (SPEC §13)
+        payload["quantity"] = payment.quantity
     if event_type != EventType.ITEM_PURCHASED:
         payload["status"] = str(payment.status)
         payload["changed_at"] = iso_utc(changed_at)

@@ -26,8 +26,9 @@ from app.models import Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
 from app.services.checkout.status import apply_status, lock_payment
 from app.services.outbox.queue import enqueue
-from app.services.payments.read import Scope, find_payment
+from app.services.payments.read import find_payment
 from app.services.payments.state import require_status
+from app.services.scope import Scope
 
 log = logging.getLogger(__name__)
 

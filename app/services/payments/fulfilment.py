@@ -18,8 +18,9 @@ from app.models import (
 from app.models.base import utcnow
 from app.services.outbox.events import due_now, record_payment_event
 from app.services.outbox.queue import enqueue
-from app.services.payments.read import Scope, find_payment
+from app.services.payments.read import find_payment
 from app.services.payments.state import require_status
+from app.services.scope import Scope
 
 FINAL = {
     FulfilmentStatus.COMPLETED: EventType.ORDER_COMPLETED,

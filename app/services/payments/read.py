@@ -8,10 +8,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.clock import (
     EARLIEST_DAY,
@@ -28,6 +29,7 @@ from app.models import (
     DIRECT_ITEM_ID,
     ApiClient,
     Environment,
+    Item,
     Payment,
     PaymentStatus,
     Refund,
@@ -36,7 +38,9 @@ from app.models.base import iso_utc, utcnow
 from app.services.outbox.endpoints import endpoint_of, subscribed_events
 from app.services.reporting import day_totals
 from app.services.reporting.day_totals import IS_PAID, NOT_CREATING
+from app.services.reporting.paging import ApiList
 from app.services.reporting.payments import KEYSET, PUBLIC_STATUSES, scoped_conditions
+from app.services.scope import Scope
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 LIST_PARAMETERS = frozenset(
@@ -45,16 +49,6 @@ LIST_PARAMETERS = frozenset(
 )
 PERIODS = {"today": 1, "week": 7, "month": 30, "year": 365, "all": None}
 _payments = Payment.__table__.c
-
-
-class Scope(Protocol):
-    """Whose payments: an ApiClient (its credential's project environment) or a PaymentScope."""
-
-    @property
-    def project_id(self) -> str: ...
-
-    @property
-    def environment(self) -> Environment: ...
 
 
 @dataclass(frozen=True)
@@ -76,9 +70,9 @@ def payment_object(payment: Payment, refunds: list[Refund]) -> dict[str, Any]:
         "amount": payment.amount,
         "refunded_amount": payment.refunded,
         "currency": payment.currency,
-        "item_id": DIRECT_ITEM_ID,
+        "item_id": payment.public_item_id,
         "item_name": payment.item_name,
-        "quantity": 1,
+        "quantity": payment.quantity,
         "buyer_email": payment.buyer_email,
         "buyer_name": payment.buyer_name,
         "buyer_phone": payment.buyer_phone,
@@ -184,13 +178,6 @@ class ListQuery:
     starting_after: str | None = None
 
 
-@dataclass(frozen=True)
-class PaymentList:
-    data: list[dict[str, Any]]
-    has_more: bool
-    next_cursor: str | None
-
-
 def read_list_query(args: Mapping[str, str]) -> ListQuery:
     """The list's query parameters; ValidationError naming the first that is unknown, out of
     range or unparseable (never clamped)."""
@@ -260,7 +247,7 @@ def _moment(value: str | None, name: str, end_of_day: bool) -> datetime | None:
     return moment + timedelta(microseconds=1) if end_of_day else moment
 
 
-def list_payments(scope: Scope, query: ListQuery) -> PaymentList:
+def list_payments(scope: Scope, query: ListQuery) -> ApiList:
     """Newest first, one index range scan per page however deep (the one paginator)."""
     statement = select(Payment).where(
         *scoped_conditions(
@@ -277,19 +264,27 @@ def list_payments(scope: Scope, query: ListQuery) -> PaymentList:
         statement = statement.where(
             func.lower(_payments.buyer_email) == func.lower(query.buyer_email)
         )
-    if query.item_id is not None and query.item_id != DIRECT_ITEM_ID:
-        # Every payment so far is a shop payment (the merchant keeps the catalog).
-        return PaymentList([], False, None)
+    if query.item_id == DIRECT_ITEM_ID:  # shop payments: the merchant keeps the catalog
+        statement = statement.where(_payments.item_ref.is_(None))
+    elif query.item_id is not None:
+        statement = statement.where(
+            _payments.item_ref.in_(
+                select(Item.id).where(
+                    Item.item_id == query.item_id,
+                    Item.project_id == scope.project_id,
+                    Item.environment == scope.environment,
+                )
+            )
+        )
     page = KEYSET.page(
         statement,
         query.limit,
         after=KEYSET.read(query.starting_after, "starting_after"),
-        fetch=lambda built: list(db.session.scalars(built)),
+        fetch=lambda built: list(db.session.scalars(built.options(selectinload(Payment.item)))),
     )
     refunds = refunds_of([payment.id for payment in page.rows])
     data = [payment_object(payment, refunds[payment.id]) for payment in page.rows]
-    next_cursor = page.older.encode() if page.older is not None else None
-    return PaymentList(data, next_cursor is not None, next_cursor)
+    return ApiList.of(page, data)
 
 
 # -- statistics --------------------------------------------------------------------------------

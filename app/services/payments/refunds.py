@@ -54,8 +54,9 @@ from app.services.checkout.status import (
 )
 from app.services.outbox.events import due_now, record_payment_event
 from app.services.outbox.queue import enqueue
-from app.services.payments.read import Scope, find_payment, refunds_of
+from app.services.payments.read import find_payment, refunds_of
 from app.services.payments.state import require_status
+from app.services.scope import Scope
 
 log = logging.getLogger(__name__)
 

@@ -56,6 +56,20 @@ class Page:
 
 
 @dataclass(frozen=True)
+class ApiList:
+    """A page as the merchant API answers it: `{"data", "has_more", "next_cursor"}`."""
+
+    data: list[dict[str, Any]]
+    has_more: bool
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page, data: list[dict[str, Any]]) -> ApiList:
+        cursor = page.older.encode() if page.older is not None else None
+        return cls(data, cursor is not None, cursor)
+
+
+@dataclass(frozen=True)
 class Keyset:
     """How one list pages: its two key columns and how its ids read back from a cursor."""
 

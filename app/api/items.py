@@ -1,0 +1,84 @@
+"""Items and their checkout (SPEC §13). Thin routes, as in routes.py: read the request, call
+one service, shape its answer."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.api import bp
+from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
+from app.api.routes import checkout_body
+from app.api.schemas import ItemCheckoutRequest, ItemFields
+from app.services.items import catalog
+from app.services.items.checkout import ItemCheckout, checkout_item
+
+_CREDENTIALS = {"client_id", "client_secret"}
+
+
+@bp.get("/platform/items")
+def list_items():
+    client = authenticated_get()
+    found = catalog.list_items(client, *catalog.read_list_query(request.args))
+    return {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
+
+
+@bp.post("/platform/items")
+def create_item():
+    call = authenticated_post()
+    return idempotent(call, lambda: _create(call))
+
+
+def _create(call: PostCall):
+    values = _item_values(call)
+    return catalog.item_object(catalog.create_item(call.client, values)), 201
+
+
+@bp.get("/platform/items/<item_id>")
+def get_item(item_id: str):
+    client = authenticated_get()
+    return catalog.item_object(catalog.find_item(client, item_id))
+
+
+@bp.patch("/platform/items/<item_id>")
+def update_item(item_id: str):
+    call = authenticated_post()
+    return catalog.item_object(catalog.update_item(call.client, item_id, _item_values(call)))
+
+
+@bp.post("/platform/items/<item_id>/archive")
+def archive_item(item_id: str):
+    call = authenticated_post(body_required=False)
+    return idempotent(call, lambda: catalog.item_object(catalog.archive_item(call.client, item_id)))
+
+
+@bp.post("/platform/items/<item_id>/checkout")
+def item_checkout(item_id: str):
+    call = authenticated_post()
+    return idempotent(call, lambda: _checkout(call, item_id))
+
+
+def _checkout(call: PostCall, item_id: str):
+    fields = fields_of(ItemCheckoutRequest, call.body)
+    result = checkout_item(
+        call.client,
+        item_id,
+        ItemCheckout(
+            buyer_email=str(fields.buyer_email),
+            quantity=fields.quantity,
+            amount=fields.amount,
+            buyer_name=fields.buyer_name,
+            buyer_phone=fields.buyer_phone,
+            metadata=fields.metadata or {},
+            expires_in_minutes=fields.expires_in_minutes,
+            enabled_payments=fields.enabled_payments,
+            return_url=fields.return_url,
+            webhook_url=fields.webhook_url,
+        ),
+    )
+    return {**checkout_body(result.payment), "item_id": item_id}, 201
+
+
+def _item_values(call: PostCall) -> dict:
+    """The fields the body named (a null included: `stock: null` is unlimited), checked."""
+    fields = fields_of(ItemFields, call.body)
+    return {name: getattr(fields, name) for name in call.body if name not in _CREDENTIALS}
