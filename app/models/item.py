@@ -61,4 +61,3 @@ class Item(Base):
     @property
     def oversold(self) -> bool:
         return self.stock is not None and self.stock < 0
-
