@@ -26,12 +26,13 @@ from app.cli import register_cli
 from app.config import Config
 from app.demo import bp as demo_bp
 from app.errors import ServiceError
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, install_limiter, login_manager, migrate
 from app.portal import bp as portal_bp
 from app.purchase import bp as purchase_bp
 from app.purchase.routes import buyer_not_found, is_buyer_path
 from app.services.accounts import sessions
 from app.simulator import bp as simulator_bp
+from app.storefront import bp as storefront_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,12 +53,14 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    install_limiter(app)
     with app.app_context():
         _tune_sqlite(db.engine)
 
     csrf.exempt(api_bp)  # machine-to-machine JSON: authenticated by credentials or signatures
     app.register_blueprint(api_bp)
     app.register_blueprint(purchase_bp)
+    app.register_blueprint(storefront_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(admin_bp)
     login_manager.login_view = "portal.login"

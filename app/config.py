@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import limits
+
 from app.hosts import is_loopback_host
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -34,6 +36,18 @@ def parse_switch(name: str, value: str | None, default: bool) -> bool:
     if lowered in _FALSE:
         return False
     raise ConfigError(f"{name} must be one of 1/0, true/false, on/off, yes/no (got {value!r})")
+
+
+def parse_rate_limit(name: str, value: str | None, default: str) -> str:
+    """A Flask-Limiter value ("10/minute", "100 per hour") or "off"."""
+    text = (value or default).strip().lower()
+    if text == "off":
+        return text
+    try:
+        limits.parse_many(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate limit such as 10/minute, or off") from None
+    return text
 
 
 def parse_int(name: str, value: str | None, default: int, minimum: int = 1) -> int:
@@ -213,6 +227,24 @@ class Config:
         self.WEBHOOK_REQUIRE_HTTPS = parse_switch(
             "WEBHOOK_REQUIRE_HTTPS", get("WEBHOOK_REQUIRE_HTTPS"), production
         )
+
+        # Items (SPEC §13): what a hosted link's checkouts live, how often one address may
+        # submit it, and where uploaded images and deliveries are kept (one folder shared by
+        # every web process).
+        self.ITEM_LINK_EXPIRY_MINUTES = parse_int(
+            "ITEM_LINK_EXPIRY_MINUTES", get("ITEM_LINK_EXPIRY_MINUTES"), 60, minimum=5
+        )
+        self.RATE_LIMIT_LINK = parse_rate_limit(
+            "RATE_LIMIT_LINK",
+            get("RATE_LIMIT_LINK"),
+            "off" if self.LUNAS_ENV == "test" else "10/minute",
+        )
+        self.MEDIA_DIR = Path(get("MEDIA_DIR") or instance_path / "media")
+        # Flask-Limiter keeps its counters beside everything else in Redis, and never stops a
+        # request because Redis is away (it logs and lets it through).
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        self.RATELIMIT_HEADERS_ENABLED = False  # app/extensions.py sets SPEC §12's own
 
         # 64 KB: the notification endpoint's limit, and far above any valid API body.
         self.MAX_CONTENT_LENGTH = 64 * 1024

@@ -1,4 +1,5 @@
-"""A local Midtrans Get Status server for the benchmark: answers at once, never the bottleneck.
+"""A local Midtrans for the benchmarks (Get Status, Snap create): answers at once, never the
+bottleneck.
 
     python bench/fake_midtrans_status.py --port 18081 --server-key KEY --payments payments.txt
 
@@ -39,6 +40,9 @@ PREFIX = b"/v2/"
 SUFFIX = b"/status"
 
 
+SNAP_SUFFIX = b"/snap/v1/transactions"  # Snap create (the item checkout bench)
+
+
 def status_body(order_id: str, gross_amount: str) -> bytes:
     return json.dumps(
         {
@@ -75,7 +79,9 @@ class Answers:
         self.served += 1
         parts = request_line.split(b" ")
         path = parts[1] if len(parts) >= 2 else b""
-        if parts[0] != b"GET" or not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
+        snap_create = parts[0] == b"POST" and path.endswith(SNAP_SUFFIX)
+        status = parts[0] == b"GET" and path.startswith(PREFIX) and path.endswith(SUFFIX)
+        if not (snap_create or status):
             return response(404, "Not Found", NO_ROUTE)
         at = lowered.find(b"\r\nauthorization:")
         value = b""
@@ -83,6 +89,12 @@ class Answers:
             value = headers[at + 16 : headers.find(b"\r\n", at + 2)].strip()
         if value != self.authorization:
             return response(401, "Unauthorized", UNAUTHORIZED)
+        if snap_create:
+            token = uuid.uuid4().hex
+            body = json.dumps(
+                {"token": token, "redirect_url": f"https://snap.bench/v4/vtweb/{token}"}
+            ).encode()
+            return response(201, "Created", body)
         order_id = unquote(path[len(PREFIX) : -len(SUFFIX)].decode("latin-1"))
         amount = self.amounts.get(order_id)
         if amount is None:

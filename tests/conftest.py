@@ -86,6 +86,7 @@ def _environ(database_url: str, instance: Path, **overrides: str) -> dict[str, s
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         "PUBLIC_BASE_URL": "http://lunas.test",
+        "MEDIA_DIR": str(instance / "media"),
         "MIDTRANS_SIMULATOR": "0",
         "MIDTRANS_SANDBOX_SERVER_KEY": SERVER_KEY,
         "MIDTRANS_PRODUCTION_SERVER_KEY": PRODUCTION_SERVER_KEY,

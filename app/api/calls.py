@@ -4,13 +4,14 @@ Idempotency-Key that makes the answer repeatable (app/services/idempotency.py)."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, make_response, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.errors import from_http_exception, from_service_error
@@ -49,6 +50,18 @@ def authenticated_post(body_required: bool = True) -> PostCall:
 def authenticated_get() -> ApiClient:
     """The credential of a read: HTTP Basic only (a GET has no body to carry it)."""
     return _authenticate(*_credentials({}))
+
+
+def authenticated_upload() -> tuple[ApiClient, FileStorage]:
+    """The credential and the `file` field of a multipart upload: HTTP Basic, or the form
+    fields client_id and client_secret."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaTypeError("send the file as multipart/form-data, field 'file'")
+    client = _authenticate(*_credentials(request.form))
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationError("file is required (a multipart field named 'file')", "file")
+    return client, upload
 
 
 def idempotent(call: PostCall, handler: Callable[[], Any]) -> Response:
@@ -125,7 +138,7 @@ def _authenticate(client_id: str, client_secret: str) -> ApiClient:
     return client
 
 
-def _credentials(body: dict[str, Any]) -> tuple[str, str]:
+def _credentials(body: Mapping[str, Any]) -> tuple[str, str]:
     basic = request.authorization
     in_body = "client_id" in body or "client_secret" in body
     if in_body and basic is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.errors import ServiceError
@@ -27,7 +27,6 @@ HTTP_MESSAGES = {
     400: "the request could not be understood",
     404: "no such resource",
     405: "method not allowed",
-    413: "the request body is larger than 64 KB",
     500: "internal error",
 }
 
@@ -49,7 +48,17 @@ def from_http_exception(exc: HTTPException):
     status = exc.code or 500
     code = HTTP_CODES.get(status, "internal_error" if status >= 500 else "invalid_request")
     message = HTTP_MESSAGES.get(status, exc.name.lower())
+    if status == 413:
+        message = f"the request body is larger than {_size(request.max_content_length)}"
     response = error_response(code, message, status)
     if status == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+def _size(limit: int | None) -> str:
+    if not limit:
+        return "allowed"
+    if limit >= 1024 * 1024:
+        return f"{limit // (1024 * 1024)} MB"
+    return f"{limit // 1024} KB"

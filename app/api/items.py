@@ -6,11 +6,20 @@ from __future__ import annotations
 from flask import request
 
 from app.api import bp
-from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
+from app.api.calls import (
+    PostCall,
+    authenticated_get,
+    authenticated_post,
+    authenticated_upload,
+    fields_of,
+    idempotent,
+)
 from app.api.routes import checkout_body
 from app.api.schemas import ItemCheckoutRequest, ItemFields
+from app.input_guard import accepts_upload
 from app.services.items import catalog
 from app.services.items.checkout import ItemCheckout, checkout_item
+from app.services.items.media import MAX_DELIVERY_BYTES, MAX_IMAGE_BYTES, MULTIPART_OVERHEAD
 
 _CREDENTIALS = {"client_id", "client_secret"}
 
@@ -51,6 +60,33 @@ def archive_item(item_id: str):
     return idempotent(call, lambda: catalog.item_object(catalog.archive_item(call.client, item_id)))
 
 
+@bp.put("/platform/items/<item_id>/delivery")
+@accepts_upload(MAX_DELIVERY_BYTES + MULTIPART_OVERHEAD)
+def put_delivery(item_id: str):
+    client, upload = authenticated_upload()
+    item = catalog.put_delivery_file(client, item_id, upload.stream, upload.filename)
+    return catalog.item_object(item)
+
+
+@bp.delete("/platform/items/<item_id>/delivery")
+def delete_delivery(item_id: str):
+    client = authenticated_get()
+    return catalog.item_object(catalog.remove_delivery(client, item_id))
+
+
+@bp.put("/platform/items/<item_id>/image")
+@accepts_upload(MAX_IMAGE_BYTES + MULTIPART_OVERHEAD)
+def put_image(item_id: str):
+    client, upload = authenticated_upload()
+    return catalog.item_object(catalog.put_image(client, item_id, upload.stream, upload.filename))
+
+
+@bp.delete("/platform/items/<item_id>/image")
+def delete_image(item_id: str):
+    client = authenticated_get()
+    return catalog.item_object(catalog.remove_image(client, item_id))
+
+
 @bp.post("/platform/items/<item_id>/checkout")
 def item_checkout(item_id: str):
     call = authenticated_post()
@@ -81,4 +117,7 @@ def _checkout(call: PostCall, item_id: str):
 def _item_values(call: PostCall) -> dict:
     """The fields the body named (a null included: `stock: null` is unlimited), checked."""
     fields = fields_of(ItemFields, call.body)
-    return {name: getattr(fields, name) for name in call.body if name not in _CREDENTIALS}
+    values = {name: getattr(fields, name) for name in call.body if name not in _CREDENTIALS}
+    if values.get("delivery") is not None:
+        values["delivery"] = values["delivery"].content  # hidden text: a file is uploaded
+    return values

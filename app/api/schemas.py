@@ -20,13 +20,12 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
 from app.midtrans.payment_types import SNAP_PAYMENT_ALIASES, SNAP_PAYMENTS
-from app.models import ORDER_ID_PATTERN
+from app.models import MAX_AMOUNT, ORDER_ID_PATTERN, PHONE_PATTERN
 from app.models.item import SLUG_PATTERN as ITEM_SLUG_PATTERN
 from app.text import NUL_MESSAGE, has_nul
 
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
-PHONE_RE = re.compile(r"[0-9 +\-]{8,20}")
-MAX_AMOUNT = 999_999_999_999
+PHONE_RE = re.compile(PHONE_PATTERN)
 
 MetadataValue = StrictStr | StrictInt | StrictFloat | StrictBool | None
 
@@ -168,9 +167,25 @@ class WebhookSettingsRequest(Credentials):
     events: list[StrictStr] | None = None
 
 
+class ContentDelivery(BaseModel):
+    """Hidden text the buyer gets once paid; a file is uploaded, never sent in JSON."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    type: Literal["content"]
+    content: Annotated[StrictStr, Field(min_length=1, max_length=10_000)]
+
+    @field_validator("content")
+    @classmethod
+    def _check_text(cls, value: str) -> str:
+        if has_nul(value):
+            raise PydanticCustomError("nul_character", NUL_MESSAGE)
+        return value
+
+
 class ItemFields(Credentials):
     """An item's fields (SPEC §13): all optional here; create requires `name` and the price
-    rules (app/services/items/catalog.py)."""
+    rules (app/services/items/catalog.py). `delivery: null` removes a delivery."""
 
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
     description: Annotated[StrictStr, Field(max_length=2000)] | None = None
@@ -182,6 +197,7 @@ class ItemFields(Credentials):
     slug: Annotated[StrictStr, Field(pattern=ITEM_SLUG_PATTERN)] | None = None
     active: StrictBool | None = None
     stock: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] | None = None
+    delivery: ContentDelivery | None = None
 
     @field_validator("name", "description")
     @classmethod
@@ -209,6 +225,8 @@ FIELD_MESSAGES = {
     "url": "url must be a string (an https URL) or null",
     "events": "events must be a list of event names",
     "name": "name must be a string of 1-200 characters",
+    "delivery": 'delivery must be null or {"type": "content", "content": "<1-10000 characters>"}'
+    " (a file is uploaded with PUT /api/platform/items/{item_id}/delivery)",
     "description": "description must be a string of at most 2000 characters",
     "price": f"price must be a positive integer no larger than {MAX_AMOUNT}",
     "price_mode": "price_mode must be fixed or flexible",

@@ -1,10 +1,13 @@
 from app.models.idempotency import IdempotencyKey
-from app.models.item import Item, PriceMode
+from app.models.item import DeliveryLink, DeliveryType, Item, PriceMode
+from app.models.media import MediaFile, MediaPurpose
 from app.models.operator import Invitation, OperatorAction
 from app.models.payment import (
     DIRECT_ITEM_ID,
+    MAX_AMOUNT,
     ORDER_ID_PATTERN,
     PAID_STATUSES,
+    PHONE_PATTERN,
     EventOutcome,
     FulfilmentStatus,
     Payment,
@@ -36,18 +39,24 @@ from app.models.webhook import (
 __all__ = [
     "DEFAULT_EVENTS",
     "DIRECT_ITEM_ID",
+    "MAX_AMOUNT",
+    "PHONE_PATTERN",
     "ORDER_ID_PATTERN",
     "PAID_STATUSES",
     "can_transition",
     "ApiClient",
     "ClientSecret",
+    "DeliveryLink",
     "DeliveryStatus",
+    "DeliveryType",
     "EndpointFailure",
     "Environment",
     "EventOutcome",
     "EventType",
     "FulfilmentStatus",
     "IdempotencyKey",
+    "MediaFile",
+    "MediaPurpose",
     "Invitation",
     "Item",
     "OperatorAction",

@@ -73,6 +73,10 @@ def can_transition(current: PaymentStatus, target: PaymentStatus) -> bool:
 # A merchant order id: what Midtrans accepts as an order_id (Lunas sends its purchase_id
 # there, but holds merchant ids to the same rule, so either could be shown to Midtrans).
 ORDER_ID_PATTERN = r"^[A-Za-z0-9\-_.~]{1,50}$"
+# A buyer's phone as checkouts take it (both APIs and the item link page).
+PHONE_PATTERN = r"[0-9 +\-]{8,20}"
+# The largest amount in whole Rupiah a checkout takes.
+MAX_AMOUNT = 999_999_999_999
 # The item_id of a shop payment (the merchant keeps the catalog): in the Snap request's
 # item_details and in item.purchased.
 DIRECT_ITEM_ID = "__direct__"

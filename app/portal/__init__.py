@@ -33,6 +33,7 @@ def project_context():
 
 from app.portal import (  # noqa: E402,F401
     account,
+    items,
     keys,
     payment_actions,
     payments,

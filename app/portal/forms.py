@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.errors import ValidationError as ServiceValidationError
+from app.models import MAX_AMOUNT, Item, PriceMode
+from app.models.item import SLUG_PATTERN
 from app.services.accounts.users import MIN_PASSWORD_LENGTH, normalize_email
 
 PASSWORD_LENGTH = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
@@ -111,3 +124,120 @@ class ResetPasswordForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form that is only a button: the CSRF token is all it carries."""
+
+
+MAX_STOCK = 1_000_000_000
+
+
+def _rupiah(text: str | None) -> int | None:
+    """ "25000", "25.000" or "Rp 25.000" → 25000; None for nothing; ValueError otherwise."""
+    cleaned = (text or "").strip().removeprefix("Rp").replace(".", "").replace(" ", "")
+    if not cleaned:
+        return None
+    if not cleaned.isdigit() or not 1 <= int(cleaned) <= MAX_AMOUNT:
+        raise ValueError
+    return int(cleaned)
+
+
+class ItemForm(FlaskForm):
+    """An item's fields (SPEC §13) with its image and delivery; the price rules between the
+    fields are the catalog's, shown on the field they name."""
+
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Give the item a name."), Length(max=200)],
+    )
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    price_mode = SelectField(
+        "Price",
+        choices=[
+            SelectChoice(PriceMode.FIXED.value, "Fixed price"),
+            SelectChoice(PriceMode.FLEXIBLE.value, "Buyer chooses"),
+        ],
+        default=PriceMode.FIXED.value,
+    )
+    price = StringField("Price (Rp)")
+    min_amount = StringField("Minimum (Rp)")
+    max_amount = StringField("Maximum (Rp, optional)")
+    allow_price_override = BooleanField("Your server may set another price at checkout")
+    slug = StringField(
+        "Link name",
+        validators=[
+            Optional(),
+            Regexp(SLUG_PATTERN, message="3-64 characters of a-z, 0-9 and -."),
+        ],
+    )
+    stock = StringField("Stock (empty: unlimited)")
+    # The stock as the form showed it: unchanged, it is not written back, so units taken by
+    # checkouts while the form was open are not handed out again.
+    stock_was = HiddenField()
+    active = BooleanField("On sale", default=True)
+    delivery_text = TextAreaField(
+        "Hidden text for the buyer", validators=[Optional(), Length(max=10_000)]
+    )
+    image = FileField("Image (PNG, JPEG or WebP, up to 2 MB)")
+    delivery_file = FileField("File for the buyer (up to 25 MB)")
+
+    @staticmethod
+    def values_of(item: Item) -> dict[str, Any]:
+        def shown(amount: int | None) -> str:
+            return "" if amount is None else str(amount)
+
+        return {
+            "name": item.name,
+            "description": item.description,
+            "price_mode": str(item.price_mode),
+            "price": shown(item.price),
+            "min_amount": shown(item.min_amount),
+            "max_amount": shown(item.max_amount),
+            "allow_price_override": item.allow_price_override,
+            "slug": item.slug,
+            "stock": shown(item.stock),
+            "stock_was": shown(item.stock),
+            "active": item.active,
+        }
+
+    def validate_price(self, field: StringField) -> None:
+        self._amount(field, required=self.price_mode.data == PriceMode.FIXED)
+
+    def validate_min_amount(self, field: StringField) -> None:
+        self._amount(field, required=self.price_mode.data == PriceMode.FLEXIBLE)
+
+    def validate_max_amount(self, field: StringField) -> None:
+        self._amount(field, required=False)
+
+    def validate_stock(self, field: StringField) -> None:
+        text = (field.data or "").strip().replace(".", "")
+        if text and not (text.isdigit() and int(text) <= MAX_STOCK):
+            raise ValidationError("Stock is a whole number of units, or empty for unlimited.")
+
+    def _amount(self, field: StringField, required: bool) -> None:
+        try:
+            amount = _rupiah(field.data)
+        except ValueError:
+            raise ValidationError("Enter a whole number of Rupiah, at least 1.") from None
+        if amount is None and required:
+            raise ValidationError("Enter the amount in Rupiah.")
+
+    def item_fields(self, creating: bool) -> dict[str, Any]:
+        """The catalog's fields from a valid form."""
+        flexible = self.price_mode.data == PriceMode.FLEXIBLE
+        stock = (self.stock.data or "").strip().replace(".", "")
+        fields: dict[str, Any] = {
+            "name": self.name.data.strip(),
+            "description": (self.description.data or "").strip(),
+            "price_mode": self.price_mode.data,
+            "price": None if flexible else _rupiah(self.price.data),
+            "min_amount": _rupiah(self.min_amount.data) if flexible else None,
+            "max_amount": _rupiah(self.max_amount.data) if flexible else None,
+            "allow_price_override": bool(self.allow_price_override.data),
+            "stock": int(stock) if stock else None,
+            "active": bool(self.active.data),
+        }
+        if not creating and stock == (self.stock_was.data or ""):
+            del fields["stock"]
+        if self.slug.data:
+            fields["slug"] = self.slug.data
+        if self.delivery_text.data and self.delivery_text.data.strip():
+            fields["delivery"] = self.delivery_text.data
+        return fields

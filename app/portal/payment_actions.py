@@ -12,10 +12,12 @@ from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
 from app.errors import ServiceError
+from app.extensions import db
 from app.formatting import format_rupiah
 from app.models import Environment, FulfilmentStatus, Project, RefundStatus
 from app.portal import bp
 from app.portal.context import env_url, project_page, sentence
+from app.services.checkout import handover
 from app.services.payments.cancel import cancel_payment
 from app.services.payments.fulfilment import set_fulfilment
 from app.services.payments.read import PaymentScope, find_payment
@@ -153,4 +155,23 @@ def complete_from_portal(project: Project, env: Environment, purchase_id: str):
         flash(f"Not marked completed: {sentence(exc.message)}")
     else:
         flash("Order marked completed.")
+    return _back(purchase_id)
+
+
+@bp.post("/projects/<project_id>/payments/<purchase_id>/delivery-link")
+@project_page
+def reissue_delivery_link(project: Project, env: Environment, purchase_id: str):
+    """A new download link for a buyer whose link expired, was used up or was lost; the old
+    one stops working."""
+    payment = find_payment(PaymentScope(project.id, env), purchase_id)
+    try:
+        link = handover.reissue(payment)
+    except ServiceError as exc:
+        flash(f"No new link: {sentence(exc.message)}")
+    else:
+        db.session.commit()
+        flash(
+            f"New download link: {handover.link_url(link)} — send it to {payment.buyer_email}. "
+            "The buyer's payment page shows it too; the old link no longer works."
+        )
     return _back(purchase_id)

@@ -12,6 +12,7 @@ from app.midtrans.payment_types import REFUNDABLE_PAYMENT_TYPES
 from app.models import Environment, FulfilmentStatus, PaymentStatus, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page
+from app.services.checkout import handover
 from app.services.payments.cancel import CANCELLABLE
 from app.services.payments.fulfilment import PAID as COMPLETABLE
 from app.services.payments.refunds import REFUNDABLE_FROM, refundable, remaining
@@ -110,6 +111,7 @@ def payment_detail(project: Project, env: Environment, purchase_id: str):
         refund_not_supported=payment.status in REFUNDABLE_FROM
         and payment.midtrans_payment_type not in REFUNDABLE_PAYMENT_TYPES,
         event_labels=EVENT_LABELS,
+        delivery=handover.buyer_delivery(purchase_id),
     )
 
 

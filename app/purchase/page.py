@@ -17,6 +17,7 @@ from flask import url_for
 from app.formatting import format_rupiah
 from app.models import Environment, PaymentStatus
 from app.models.base import utcnow
+from app.services.checkout.handover import BuyerDelivery
 from app.services.checkout.lookup import PaymentView
 
 # How long the success state shows before it sends the buyer back to the store.
@@ -115,6 +116,8 @@ class CallbackPage:
     refresh: Refresh | None = None
     check_again_url: str | None = None  # pending without JavaScript, refreshes used up
     continue_url: str | None = None  # pending, still open at Midtrans: back to paying
+    delivery: BuyerDelivery | None = None  # settled, the item's delivery: shown, no redirect
+    paid_url: str | None = None  # pending with a delivery to come: reload once paid
 
     @property
     def pending(self) -> bool:
@@ -138,8 +141,15 @@ class CallbackPage:
 
 
 def build_callback_page(
-    view: PaymentView | None, refreshes: int, interval_seconds: int, limit_seconds: int
+    view: PaymentView | None,
+    refreshes: int,
+    interval_seconds: int,
+    limit_seconds: int,
+    delivery: BuyerDelivery | None = None,
+    delivery_due: bool = False,
 ) -> CallbackPage:
+    """The page for `view`; `delivery` is what a settled item checkout hands over, and
+    `delivery_due` says a pending one will have one (the script reloads once it is paid)."""
     timing = {"poll_interval_ms": interval_seconds * 1000, "poll_limit_ms": limit_seconds * 1000}
     if view is None:
         return _page(NOT_FOUND, None, http_status=404, **timing)
@@ -154,6 +164,9 @@ def build_callback_page(
             "continue_url": url_for("purchase.pay", purchase_id=view.purchase_id)
             if still_open
             else None,
+            "paid_url": url_for("purchase.callback", order_id=view.purchase_id)
+            if delivery_due
+            else None,
             **timing,
         }
         if done < most:
@@ -164,8 +177,11 @@ def build_callback_page(
             view.status, view, message=PHRASES["stalled"], check_again_url=again, **pending
         )
     store_host = destination_host(view.redirect_url)
-    # The buyer is sent on by itself only where the page can say honestly where to.
-    auto_return = view.status == PaymentStatus.SETTLEMENT and store_host is not None
+    # The buyer is sent on by itself only where the page can say honestly where to, and
+    # never away from a delivery they came for.
+    auto_return = (
+        view.status == PaymentStatus.SETTLEMENT and store_host is not None and delivery is None
+    )
     return _page(
         view.status,
         view,
@@ -175,6 +191,7 @@ def build_callback_page(
         auto_return=auto_return,
         # Without JavaScript the success page still takes the buyer home; no other state does.
         refresh=Refresh(STORE_REDIRECT_SECONDS, view.redirect_url) if auto_return else None,
+        delivery=delivery,
         **timing,
     )
 

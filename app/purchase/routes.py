@@ -8,8 +8,10 @@ from flask import current_app, redirect, render_template, request
 
 from app.errors import NotFoundError
 from app.http_headers import protect
+from app.models import PaymentStatus
 from app.purchase import bp
 from app.purchase.page import CallbackPage, build_callback_page, client_texts
+from app.services.checkout import handover
 from app.services.checkout.lookup import PaymentView, find_purchase_view, invoice_destination
 
 protect(bp)
@@ -56,11 +58,16 @@ def buyer_not_found():
 
 
 def _page(view: PaymentView | None, refreshes: int) -> CallbackPage:
+    status = view.status if view else None
     return build_callback_page(
         view,
         refreshes=refreshes,
         interval_seconds=current_app.config["CALLBACK_POLL_INTERVAL_SECONDS"],
         limit_seconds=current_app.config["CALLBACK_POLL_LIMIT_SECONDS"],
+        delivery=handover.buyer_delivery(view.purchase_id)
+        if status == PaymentStatus.SETTLEMENT
+        else None,
+        delivery_due=status == PaymentStatus.PENDING and handover.delivery_due(view.purchase_id),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from app.models import Environment
@@ -15,3 +16,11 @@ class Scope(Protocol):
 
     @property
     def environment(self) -> Environment: ...
+
+
+@dataclass(frozen=True)
+class ProjectEnvironment:
+    """A Scope for a caller who is not an API client: the portal's project page."""
+
+    project_id: str
+    environment: Environment

@@ -104,6 +104,12 @@
   }
 
   function render(payment) {
+    var paidUrl = root.getAttribute("data-paid-url");
+    if (payment.status === "settlement" && paidUrl) {
+      // An item with a delivery: the server draws the download or the text.
+      window.location.replace(paidUrl);
+      return;
+    }
     var state = texts.states[payment.status];
     root.setAttribute("data-status", payment.status);
     root.className = root.className.replace(/\btone-[a-z]+/, "tone-" + state.tone);

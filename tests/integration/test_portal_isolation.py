@@ -1,5 +1,5 @@
 """Tenant isolation in the portal: every portal URL that names a
-project, payment, delivery or key is checked against the signed-in user. User A, signed in,
+project, payment, delivery, key or item is checked against the signed-in user. User A, signed in,
 tries every such route (found in the URL map, so a new route is covered the day it is added)
 with user B's ids, by GET and by POST with a valid CSRF token: each answers 404, exactly like an
 id that does not exist, shows none of B's data, and changes nothing in the database."""
@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ClientSecret, Environment, WebhookDelivery
+from app.services.items import catalog
 from app.services.outbox.endpoints import set_endpoint_url
+from app.services.scope import ProjectEnvironment
 from tests.fakes import FakeMidtrans
 from tests.helpers import create_payment, new_project
 from tests.portal_client import csrf_token, log_in
@@ -34,6 +36,8 @@ def tenants(app, client, fake_midtrans: FakeMidtrans) -> dict[str, Any]:
     with app.app_context():
         delivery_id = db.session.scalar(select(WebhookDelivery.id))
         secret_id = db.session.scalar(select(ClientSecret.id).order_by(ClientSecret.id.desc()))
+        scope = ProjectEnvironment(other.project_id, Environment.SANDBOX)
+        item_id = catalog.create_item(scope, {"name": f"{B_NAME} item", "price": 1}).item_id
     log_in(client, "a@example.com")
     return {
         "own": own.project_id,
@@ -42,6 +46,8 @@ def tenants(app, client, fake_midtrans: FakeMidtrans) -> dict[str, Any]:
             "purchase_id": purchase_id,
             "delivery_id": delivery_id,
             "secret_id": secret_id,
+            "item_id": item_id,
+            "kind": "svg",
         },
     }
 
@@ -63,7 +69,7 @@ def database_snapshot(app) -> dict[str, list]:
 
 
 def test_every_project_route_is_covered_by_this_test(app):
-    covered = {"project_id", "purchase_id", "delivery_id", "secret_id"}
+    covered = {"project_id", "purchase_id", "delivery_id", "secret_id", "item_id", "kind"}
     for rule in portal_project_rules(app):
         assert set(rule.arguments) <= covered, f"{rule.rule}: teach this test its arguments"
     assert len(portal_project_rules(app)) >= 8

@@ -25,7 +25,7 @@ from app.models import (
     can_transition,
 )
 from app.models.base import utcnow
-from app.services.checkout import stock
+from app.services.checkout import handover, stock
 from app.services.outbox.events import record_payment_events
 from app.services.reporting import day_totals
 
@@ -98,6 +98,7 @@ def apply_status(
     if target == PaymentStatus.CANCEL and current != PaymentStatus.SETTLEMENT:
         payment.cancelled_at = utcnow()
     stock.follow_status(payment, current, target)  # an item checkout's units, in step
+    delivery = handover.follow_status(payment, current, target)  # its buyer's link, in step
     # The overview stores closed days' totals: a change landing on a past day (a settlement
     # dated days ago, a reversal, a refund; a "creating" row's day, met in a crash window)
     # marks that day stale, in this transaction, so it commits or rolls back with the change.
@@ -123,7 +124,7 @@ def apply_status(
     # The merchant hears about it through events written in this same transaction: if the
     # change commits, so do they; if it rolls back, nothing was promised.
     delivery_ids = record_payment_events(
-        payment, current, change, refund, refunded_before=refunded_before
+        payment, current, change, refund, refunded_before=refunded_before, delivery=delivery
     )
     return Transition(EventOutcome.APPLIED, delivery_ids)
 

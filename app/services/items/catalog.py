@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import NotFoundError, ServiceError, ValidationError
 from app.extensions import db
-from app.models import Item, PriceMode
+from app.models import (
+    PAID_STATUSES,
+    DeliveryType,
+    Item,
+    MediaFile,
+    MediaPurpose,
+    Payment,
+    PriceMode,
+)
 from app.models.base import iso_utc, utcnow
 from app.models.item import ITEM_ID_PREFIX, SLUG_PATTERN
-from app.security import random_token
+from app.security import encrypt, random_token
+from app.services.items import media
 from app.services.reporting.paging import ApiList, Keyset
 from app.services.scope import Scope
 
@@ -38,7 +49,7 @@ FIELDS = (
     "stock",
 )
 
-NULLABLE = frozenset({"price", "min_amount", "max_amount", "stock"})
+NULLABLE = frozenset({"price", "min_amount", "max_amount", "stock", "delivery"})
 
 
 class SlugTakenError(ServiceError):
@@ -46,8 +57,23 @@ class SlugTakenError(ServiceError):
     http_status = 409
 
 
+@dataclass(frozen=True)
+class Sales:
+    """What an item has sold: paid checkouts, units, and the money kept (refunds taken off)."""
+
+    payments: int = 0
+    units: int = 0
+    revenue: int = 0
+
+
+PORTAL_LIST_LIMIT = 500
+
+
+def link_url(item: Item) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/i/{item.slug}"
+
+
 def item_object(item: Item) -> dict[str, Any]:
-    base = current_app.config["PUBLIC_BASE_URL"]
     return {
         "item_id": item.item_id,
         "name": item.name,
@@ -61,11 +87,27 @@ def item_object(item: Item) -> dict[str, Any]:
         "active": item.active,
         "archived": item.archived,
         "stock": item.stock,
-        "image_url": None,
-        "delivery": None,
-        "link_url": f"{base}/i/{item.slug}",
+        "image_url": image_url(item),
+        "delivery": delivery_object(item),
+        "link_url": link_url(item),
         "created_at": iso_utc(item.created_at),
     }
+
+
+def image_url(item: Item) -> str | None:
+    if item.image is None:
+        return None
+    return f"{current_app.config['PUBLIC_BASE_URL']}/media/{item.image.key}"
+
+
+def delivery_object(item: Item) -> dict[str, Any] | None:
+    """The delivery as the API shows it: hidden text is never echoed back."""
+    if item.delivery_type == DeliveryType.CONTENT:
+        return {"type": "content"}
+    if item.delivery_type == DeliveryType.FILE and item.delivery_file is not None:
+        file = item.delivery_file
+        return {"type": "file", "filename": file.filename, "size": file.size}
+    return None
 
 
 def find_item(scope: Scope, item_id: str) -> Item:
@@ -83,8 +125,9 @@ def find_item(scope: Scope, item_id: str) -> Item:
 
 def create_item(scope: Scope, fields: dict[str, Any]) -> Item:
     """A new item from the (schema-checked) fields; the slug made from the name when none
-    is given, with a short suffix when that one is taken."""
+    is given, with a short suffix when that one is taken. `delivery` is hidden text."""
     values = _given(fields)
+    delivery = fields.get("delivery")
     if not values.get("name"):
         raise ValidationError("name is required", "name")
     values.setdefault("description", "")
@@ -102,6 +145,8 @@ def create_item(scope: Scope, fields: dict[str, Any]) -> Item:
         **{**values, "slug": values.get("slug") or _free_slug(values["name"])},
     )
     db.session.add(item)
+    if delivery is not None:
+        _set_content(item, delivery)
     _commit_slug(values.get("slug") or item.slug)
     return item
 
@@ -121,9 +166,81 @@ def update_item(scope: Scope, item_id: str, changes: dict[str, Any]) -> Item:
         setattr(item, name, value)
     if "slug" in changes and changes["slug"] != item.slug:
         item.slug = changes["slug"]
+    gone: list[Path | None] = []
+    if "delivery" in changes:
+        gone.append(_clear_delivery(item))
+        if changes["delivery"] is not None:
+            _set_content(item, changes["delivery"])
     item.updated_at = utcnow()
     _commit_slug(item.slug)
+    media.unlink_files(gone)
     return item
+
+
+def put_image(scope: Scope, item_id: str, stream: BinaryIO, filename: str | None) -> Item:
+    """The item's image (PNG, JPEG or WebP by content, at most 2 MB), replacing any."""
+    item = find_item(scope, item_id)
+    return _replace_image(
+        item, media.store_upload(scope.project_id, MediaPurpose.IMAGE, stream, filename)
+    )
+
+
+def remove_image(scope: Scope, item_id: str) -> Item:
+    return _replace_image(find_item(scope, item_id), None)
+
+
+def _replace_image(item: Item, stored: MediaFile | None) -> Item:
+    old = item.image
+    item.image = stored
+    item.updated_at = utcnow()
+    gone = media.forget(old)
+    db.session.commit()
+    media.unlink_files([gone])
+    return item
+
+
+def put_delivery_file(scope: Scope, item_id: str, stream: BinaryIO, filename: str | None) -> Item:
+    """The file a paid buyer downloads (any type, at most 25 MB), replacing any delivery:
+    buyers already paid get the new file through the links they hold."""
+    item = find_item(scope, item_id)
+    stored = media.store_upload(scope.project_id, MediaPurpose.DELIVERY, stream, filename)
+    gone = _clear_delivery(item)
+    item.delivery_type = DeliveryType.FILE
+    item.delivery_file = stored
+    item.updated_at = utcnow()
+    db.session.commit()
+    media.unlink_files([gone])
+    return item
+
+
+def remove_delivery(scope: Scope, item_id: str) -> Item:
+    """No delivery any more: links already given stop opening."""
+    item = find_item(scope, item_id)
+    gone = _clear_delivery(item)
+    item.updated_at = utcnow()
+    db.session.commit()
+    media.unlink_files([gone])
+    return item
+
+
+def sales_of(scope: Scope) -> dict[int, Sales]:
+    """Each item's sales in the scope, by the item's row id (items never sold are absent)."""
+    rows = db.session.execute(
+        select(
+            Payment.item_ref,
+            func.count(Payment.id),
+            func.coalesce(func.sum(Payment.quantity), 0),
+            func.coalesce(func.sum(Payment.amount - Payment.refunded), 0),
+        )
+        .where(
+            Payment.project_id == scope.project_id,
+            Payment.environment == scope.environment,
+            Payment.item_ref.is_not(None),
+            Payment.status.in_(PAID_STATUSES),
+        )
+        .group_by(Payment.item_ref)
+    )
+    return {ref: Sales(int(count), int(units), int(revenue)) for ref, count, units, revenue in rows}
 
 
 def archive_item(scope: Scope, item_id: str) -> Item:
@@ -150,6 +267,18 @@ def list_items(scope: Scope, limit: int, starting_after: str | None) -> ApiList:
     return ApiList.of(page, [item_object(item) for item in page.rows])
 
 
+def portal_items(scope: Scope) -> list[Item]:
+    """The Items tab: on sale first, then inactive, archived last; newest first in each."""
+    return list(
+        db.session.scalars(
+            select(Item)
+            .where(Item.project_id == scope.project_id, Item.environment == scope.environment)
+            .order_by(Item.archived_at.is_not(None), Item.active.is_(False), Item.created_at.desc())
+            .limit(PORTAL_LIST_LIMIT)
+        )
+    )
+
+
 def read_list_query(args) -> tuple[int, str | None]:
     for name in args:
         if name not in ("limit", "starting_after"):
@@ -161,6 +290,20 @@ def read_list_query(args) -> tuple[int, str | None]:
             raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
         limit = int(text)
     return limit, args.get("starting_after") or None
+
+
+def _set_content(item: Item, text: str) -> None:
+    item.delivery_type = DeliveryType.CONTENT
+    item.delivery_content = encrypt(text)
+
+
+def _clear_delivery(item: Item) -> Path | None:
+    """Take the delivery off the item; the path of a file to unlink once committed."""
+    old = item.delivery_file
+    item.delivery_type = None
+    item.delivery_content = None
+    item.delivery_file = None
+    return media.forget(old)
 
 
 def _given(fields: dict[str, Any]) -> dict[str, Any]:

@@ -34,14 +34,18 @@ def record_payment_events(
     change: PaymentStatusChange,
     refund: Refund | None = None,
     refunded_before: int = 0,
+    delivery: dict[str, str] | None = None,
 ) -> list[str]:
     """The merchant events a status change causes, added to the caller's transaction (only
     those the endpoint subscribed to, SPEC §11.6). Returns the ids of those due now (an event
-    with no URL to go to waits for one)."""
+    with no URL to go to waits for one). `delivery` is the buyer's link a settlement of an
+    item with a delivery issued (SPEC §13)."""
     target = change.to_status
     extra: dict[str, Any] = {}
     if target == PaymentStatus.SETTLEMENT:
         event_type, dedupe_key = EventType.ITEM_PURCHASED, f"item.purchased:{payment.id}"
+        if delivery is not None:
+            extra = {"delivery": delivery}
     elif target in (PaymentStatus.REFUND, PaymentStatus.PARTIAL_REFUND) and payment.paid_at:
         event_type, dedupe_key = EventType.PAYMENT_REFUNDED, f"payment.refunded:{change.id}"
         extra = {
