@@ -12,7 +12,6 @@ from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
 from app.errors import ServiceError
-from app.extensions import db
 from app.formatting import format_rupiah
 from app.models import Environment, FulfilmentStatus, Project, RefundStatus
 from app.portal import bp
@@ -169,7 +168,6 @@ def reissue_delivery_link(project: Project, env: Environment, purchase_id: str):
     except ServiceError as exc:
         flash(f"No new link: {sentence(exc.message)}")
     else:
-        db.session.commit()
         flash(
             f"New download link: {handover.link_url(link)} — send it to {payment.buyer_email}. "
             "The buyer's payment page shows it too; the old link no longer works."

@@ -98,7 +98,6 @@ def download(token: str):
     """A paid buyer's delivery: each opening counted (a HEAD is not), the file streamed as an
     attachment."""
     found = handover.open_link(token, count=request.method != "HEAD")
-    db.session.commit()
     if found.file is None:
         return render_template("storefront/content.html", found=found)
     return send_file(

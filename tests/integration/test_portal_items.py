@@ -8,8 +8,10 @@ import io
 
 import pytest
 import segno
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
-from app.models import DeliveryLink, Item
+from app.models import DeliveryLink, Item, MediaFile
 from tests.helpers import csrf_token_in, soup, table_rows, text_of
 from tests.integration.test_item_delivery import PDF, PNG, delivery_url, path_of
 from tests.integration.test_items import checkout, new_item
@@ -72,6 +74,27 @@ def test_an_item_is_created_with_its_image_and_file_and_shown_with_its_link(app,
     listing = soup(client.get(items_path(owner)))
     assert "Ebook Resep Warung" in listing.get_text()
     assert "Rp45.000" in listing.get_text()
+
+
+def test_the_form_takes_a_delivery_file_far_over_the_json_limit(app, client, owner):
+    big = PDF + b"\x00" * (3 * 1024 * 1024)  # 3 MB: the form's limit is the file's, not 64 KB
+
+    token = csrf_token_in(client.get(items_path(owner, "/new")))
+    fields = {
+        "csrf_token": token,
+        **form_fields(),
+        "delivery_file": FileStorage(io.BytesIO(big), "video-kelas.pdf"),
+    }
+    boundary, body = encode_multipart(fields)  # in memory: no temporary file left open
+    created = client.post(
+        items_path(owner, "/new"),
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+    assert created.status_code == 303
+    [file] = table_rows(app, MediaFile)
+    assert (file["filename"], file["size"]) == ("video-kelas.pdf", len(big))
 
 
 def test_bad_fields_are_shown_on_the_form_and_nothing_is_made(app, client, owner):

@@ -99,14 +99,16 @@ def issue(payment: Payment) -> DeliveryLink:
 
 def reissue(payment: Payment) -> DeliveryLink:
     """The merchant's "new download link" for a buyer whose link expired or was used up:
-    only for a settled payment of an item that has a delivery."""
+    only for a settled payment of an item that has a delivery. Commits."""
     if payment.status != PaymentStatus.SETTLEMENT:
         raise InvalidStateError(
             f"a delivery link is only issued for a settled payment (this one is {payment.status})"
         )
     if payment.item is None or payment.item.delivery_type is None:
         raise InvalidStateError("this payment's item has no delivery")
-    return issue(payment)
+    link = issue(payment)
+    db.session.commit()
+    return link
 
 
 def revoke(payment: Payment) -> None:
@@ -125,7 +127,7 @@ def link_url(link: DeliveryLink) -> str:
 def open_link(token: str, count: bool = True) -> Download:
     """Count one download of the link `token` names and say what it gives; NotFoundError for
     a token we never made, DeliveryGoneError for one that no longer opens. `count=False` (a
-    HEAD request) checks without counting. The caller commits."""
+    HEAD request) checks without counting. Commits the count."""
     link = _link_of(token)
     if count:
         counted = db.session.execute(
@@ -150,7 +152,7 @@ def open_link(token: str, count: bool = True) -> Download:
         item.delivery_type == DeliveryType.FILE and item.delivery_file is None
     ):
         raise DeliveryGoneError("revoked")  # the merchant took the delivery off the item
-    return Download(
+    found = Download(
         type=item.delivery_type,
         store_name=payment.project.name,
         item_name=item.name,
@@ -159,6 +161,8 @@ def open_link(token: str, count: bool = True) -> Download:
         if item.delivery_type == DeliveryType.CONTENT
         else None,
     )
+    db.session.commit()
+    return found
 
 
 def buyer_delivery(purchase_id: str) -> BuyerDelivery | None:
