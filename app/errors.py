@@ -19,6 +19,10 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
 
+    def details(self) -> dict[str, str]:
+        """Members the error envelope carries beyond code, message and field."""
+        return {}
+
 
 class ValidationError(ServiceError):
     """The input breaks a rule; nothing changed."""
@@ -29,6 +33,32 @@ class NotFoundError(ServiceError):
 
     code = "not_found"
     http_status = 404
+
+
+class FileTooLargeError(ServiceError):
+    """An uploaded file (or an image sent as base64) over its limit."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class InvalidImageError(ValidationError):
+    """Not an image Lunas reads, or an image with no QR code in it."""
+
+    code = "invalid_image"
+
+
+class InvalidQrisError(ValidationError):
+    """Not a QRIS code: `tag` names the data object at fault when one is (SPEC §14)."""
+
+    code = "invalid_qris"
+
+    def __init__(self, message: str, tag: str | None = None, field: str = "qris") -> None:
+        super().__init__(message, field)
+        self.tag = tag
+
+    def details(self) -> dict[str, str]:
+        return {"tag": self.tag} if self.tag else {}
 
 
 class InvalidClientError(ServiceError):

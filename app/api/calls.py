@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, current_app, make_response, request
+from flask import Response, make_response, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from werkzeug.datastructures import FileStorage
@@ -114,7 +114,7 @@ def streamed_past_limit(raw_body: bytes) -> bool:
     one more byte waiting on the socket means the sender went past the limit."""
     if request.content_length is not None:
         return False
-    if len(raw_body) < current_app.config["MAX_CONTENT_LENGTH"]:
+    if len(raw_body) < (request.max_content_length or 0):
         return False
     return bool(request.environ["wsgi.input"].read(1))
 

@@ -1,4 +1,5 @@
-"""One error envelope for every JSON answer: {"error": {"code", "message", "field"?}}."""
+"""One error envelope for every JSON answer: {"error": {"code", "message", "field"?}}, and
+what an error adds (a QRIS error's "tag")."""
 
 from __future__ import annotations
 
@@ -31,17 +32,20 @@ HTTP_MESSAGES = {
 }
 
 
-def error_response(code: str, message: str, status: int, field: str | None = None):
+def error_response(
+    code: str, message: str, status: int, field: str | None = None, details: dict | None = None
+):
     error = {"code": code, "message": message}
     if field is not None:
         error["field"] = field
+    error.update(details or {})
     response = jsonify({"error": error})
     response.status_code = status
     return response
 
 
 def from_service_error(exc: ServiceError):
-    return error_response(exc.code, exc.message, exc.http_status, exc.field)
+    return error_response(exc.code, exc.message, exc.http_status, exc.field, exc.details())
 
 
 def from_http_exception(exc: HTTPException):

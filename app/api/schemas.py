@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -15,6 +16,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     field_validator,
+    model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
@@ -207,6 +209,80 @@ class ItemFields(Credentials):
         return value
 
 
+class QrisInfoRequest(Credentials):
+    qris: StrictStr  # judged by app/qris, which names what is wrong with it
+
+
+class QrisConvertRequest(Credentials):
+    """SPEC §14: the code as text (`qris`) or as a picture of it (`image`, base64 PNG, JPEG or
+    WebP, a data: URL's prefix allowed), the amount, and at most one kind of fee."""
+
+    qris: StrictStr | None = None
+    image: StrictStr | None = None
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]
+    fee_fixed: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
+    fee_percent: Annotated[StrictFloat, Field(gt=0, le=100)] | None = None  # an integer too
+
+    @field_validator("fee_percent")
+    @classmethod
+    def _check_percent(cls, value: float | None) -> float | None:
+        if value is not None and (Decimal(str(value)) * 100) % 1:
+            raise PydanticCustomError("fee", "fee_percent has at most two decimals, e.g. 1.5")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> QrisConvertRequest:
+        if self.qris is None and self.image is None:
+            raise PydanticCustomError("source", "qris or image is required")
+        if self.qris is not None and self.image is not None:
+            raise PydanticCustomError("source", "send the code as qris (text) or image, not both")
+        if self.fee_fixed is not None and self.fee_percent is not None:
+            raise PydanticCustomError("fee", "send fee_fixed or fee_percent, not both")
+        return self
+
+
+class MerchantAccountOut(BaseModel):
+    tag: str
+    gui: str | None
+    pan: str | None
+    id: str | None
+    criteria: str | None
+
+
+class QrisFeeOut(BaseModel):
+    type: Literal["fixed", "percent", "prompt"]
+    amount: int | None = None
+    percent: str | None = None
+
+
+class QrisInfo(BaseModel):
+    """The answer of GET|POST /api/platform/qris/info."""
+
+    valid: Literal[True] = True
+    is_dynamic: bool
+    merchant_name: str
+    merchant_city: str
+    postal_code: str | None
+    country: str
+    currency: str
+    amount: int | float | None
+    merchant_category_code: str
+    fee: QrisFeeOut | None
+    merchant_accounts: list[MerchantAccountOut]
+    nmid: str | None
+    crc: str
+
+
+class QrisConverted(BaseModel):
+    """The answer of POST /api/platform/qris/convert."""
+
+    qris: str
+    amount: int
+    merchant_name: str
+    qr_svg: str
+    qr_png_base64: str
+
+
 FIELD_MESSAGES = {
     "amount": f"amount must be a positive integer no larger than {MAX_AMOUNT}",
     "order_id": "order_id must be 1-50 characters of A-Z a-z 0-9 - _ . ~",
@@ -237,6 +313,10 @@ FIELD_MESSAGES = {
     "active": "active must be true or false",
     "stock": "stock must be a whole number from 0 (or null: unlimited)",
     "quantity": "quantity must be an integer from 1 to 100",
+    "qris": "qris must be a string: the text a QRIS code holds",
+    "image": "image must be a string: the picture, base64-encoded",
+    "fee_fixed": f"fee_fixed must be a positive integer (rupiah) no larger than {MAX_AMOUNT}",
+    "fee_percent": "fee_percent must be a number more than 0 and at most 100",
 }
 
 
@@ -253,6 +333,10 @@ def first_error(exc: PydanticValidationError) -> tuple[str, str | None]:
         return f"{field} {NUL_MESSAGE}", field
     if error["type"] in ("phone", "payments"):
         return error["msg"], field
+    if error["type"] == "source":
+        return error["msg"], "qris"
+    if error["type"] == "fee":
+        return error["msg"], "fee_percent"
     if field == "metadata":
         context = error.get("ctx", {}).get("error")
         if context is not None:

@@ -40,5 +40,6 @@ from app.portal import (  # noqa: E402,F401
     projects,
     recovery,
     routes,
+    tools,
     webhooks,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -241,3 +242,62 @@ class ItemForm(FlaskForm):
         if self.delivery_text.data and self.delivery_text.data.strip():
             fields["delivery"] = self.delivery_text.data
         return fields
+
+
+class QrisForm(FlaskForm):
+    """Tools → QRIS: a code pasted or photographed; with an amount, its dynamic form."""
+
+    qris = TextAreaField("QRIS code (the text it holds)")
+    image = FileField("…or a picture of it (PNG, JPEG or WebP, up to 2 MB)")
+    amount = StringField("Amount (Rp)")
+    fee = SelectField(
+        "Fee for the buyer",
+        choices=[
+            SelectChoice("none", "No fee"),
+            SelectChoice("fixed", "Fixed (Rp)"),
+            SelectChoice("percent", "Percentage (%)"),
+        ],
+        default="none",
+    )
+    fee_value = StringField("Fee")
+
+    def has_picture(self) -> bool:
+        return bool(getattr(self.image.data, "filename", None))
+
+    def validate_qris(self, field: TextAreaField) -> None:
+        if not (field.data or "").strip() and not self.has_picture():
+            raise ValidationError("Paste the code's text or choose a picture of it.")
+
+    def validate_amount(self, field: StringField) -> None:
+        try:
+            self.amount_value = _rupiah(field.data)
+        except ValueError:
+            raise ValidationError(
+                f"Write the amount in whole rupiah, from 1 to {MAX_AMOUNT:,}".replace(",", ".")
+            ) from None
+
+    def validate_fee_value(self, field: StringField) -> None:
+        self.fee_fixed = self.fee_percent = None
+        text = (field.data or "").strip()
+        if self.fee.data == "none":
+            return
+        if not text:
+            raise ValidationError("Write the fee, or choose No fee.")
+        if self.fee.data == "fixed":
+            try:
+                self.fee_fixed = _rupiah(text)
+            except ValueError:
+                raise ValidationError("Write the fee in whole rupiah, e.g. 2.500.") from None
+            return
+        try:
+            percent = Decimal(text.removesuffix("%").strip().replace(",", "."))
+        except InvalidOperation:
+            percent = None
+        if (
+            percent is None
+            or not percent.is_finite()
+            or not 0 < percent <= 100
+            or ((percent * 100) % 1)
+        ):
+            raise ValidationError("Write a percentage more than 0 and at most 100, e.g. 0,7.")
+        self.fee_percent = percent

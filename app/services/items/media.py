@@ -17,7 +17,7 @@ import filetype
 from flask import current_app
 from sqlalchemy import select
 
-from app.errors import NotFoundError, ServiceError, ValidationError
+from app.errors import FileTooLargeError, NotFoundError, ValidationError
 from app.extensions import db
 from app.models import MediaFile, MediaPurpose
 from app.security import random_token
@@ -30,11 +30,6 @@ MULTIPART_OVERHEAD = 64 * 1024
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 SNIFF_BYTES = 8192
 CHUNK = 64 * 1024
-
-
-class FileTooLargeError(ServiceError):
-    code = "payload_too_large"
-    http_status = 413
 
 
 def store_upload(
