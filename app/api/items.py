@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from app.api import bp
+from app.api.answers import ItemCheckoutCreated, ItemList, ItemObject, shaped
 from app.api.calls import (
     PostCall,
     authenticated_get,
@@ -17,6 +18,7 @@ from app.api.calls import (
 from app.api.routes import checkout_body
 from app.api.schemas import ItemCheckoutRequest, ItemFields
 from app.input_guard import accepts_upload
+from app.models import Item
 from app.services.items import catalog
 from app.services.items.checkout import ItemCheckout, checkout_item
 from app.services.items.media import MAX_DELIVERY_BYTES, MAX_IMAGE_BYTES, MULTIPART_OVERHEAD
@@ -28,7 +30,8 @@ _CREDENTIALS = {"client_id", "client_secret"}
 def list_items():
     client = authenticated_get()
     found = catalog.list_items(client, *catalog.read_list_query(request.args))
-    return {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
+    listed = {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
+    return shaped(ItemList, listed)
 
 
 @bp.post("/platform/items")
@@ -39,25 +42,25 @@ def create_item():
 
 def _create(call: PostCall):
     values = _item_values(call)
-    return catalog.item_object(catalog.create_item(call.client, values)), 201
+    return item_answer(catalog.create_item(call.client, values)), 201
 
 
 @bp.get("/platform/items/<item_id>")
 def get_item(item_id: str):
     client = authenticated_get()
-    return catalog.item_object(catalog.find_item(client, item_id))
+    return item_answer(catalog.find_item(client, item_id))
 
 
 @bp.patch("/platform/items/<item_id>")
 def update_item(item_id: str):
     call = authenticated_post()
-    return catalog.item_object(catalog.update_item(call.client, item_id, _item_values(call)))
+    return item_answer(catalog.update_item(call.client, item_id, _item_values(call)))
 
 
 @bp.post("/platform/items/<item_id>/archive")
 def archive_item(item_id: str):
     call = authenticated_post(body_required=False)
-    return idempotent(call, lambda: catalog.item_object(catalog.archive_item(call.client, item_id)))
+    return idempotent(call, lambda: item_answer(catalog.archive_item(call.client, item_id)))
 
 
 @bp.put("/platform/items/<item_id>/delivery")
@@ -65,26 +68,26 @@ def archive_item(item_id: str):
 def put_delivery(item_id: str):
     client, upload = authenticated_upload()
     item = catalog.put_delivery_file(client, item_id, upload.stream, upload.filename)
-    return catalog.item_object(item)
+    return item_answer(item)
 
 
 @bp.delete("/platform/items/<item_id>/delivery")
 def delete_delivery(item_id: str):
     client = authenticated_get()
-    return catalog.item_object(catalog.remove_delivery(client, item_id))
+    return item_answer(catalog.remove_delivery(client, item_id))
 
 
 @bp.put("/platform/items/<item_id>/image")
 @accepts_upload(MAX_IMAGE_BYTES + MULTIPART_OVERHEAD)
 def put_image(item_id: str):
     client, upload = authenticated_upload()
-    return catalog.item_object(catalog.put_image(client, item_id, upload.stream, upload.filename))
+    return item_answer(catalog.put_image(client, item_id, upload.stream, upload.filename))
 
 
 @bp.delete("/platform/items/<item_id>/image")
 def delete_image(item_id: str):
     client = authenticated_get()
-    return catalog.item_object(catalog.remove_image(client, item_id))
+    return item_answer(catalog.remove_image(client, item_id))
 
 
 @bp.post("/platform/items/<item_id>/checkout")
@@ -111,7 +114,11 @@ def _checkout(call: PostCall, item_id: str):
             webhook_url=fields.webhook_url,
         ),
     )
-    return {**checkout_body(result.payment), "item_id": item_id}, 201
+    return shaped(ItemCheckoutCreated, {**checkout_body(result.payment), "item_id": item_id}), 201
+
+
+def item_answer(item: Item) -> dict:
+    return shaped(ItemObject, catalog.item_object(item))
 
 
 def _item_values(call: PostCall) -> dict:

@@ -7,6 +7,16 @@ from __future__ import annotations
 from flask import request
 
 from app.api import bp
+from app.api.answers import (
+    Account,
+    PaymentList,
+    PaymentObject,
+    RefundList,
+    RefundObject,
+    Statistics,
+    WebhookSettings,
+    shaped,
+)
 from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
 from app.api.schemas import (
     CancelRequest,
@@ -27,13 +37,14 @@ from app.services.payments.refunds import RefundAsked, refund_payment, refunds_f
 def list_payments():
     client = authenticated_get()
     found = read.list_payments(client, read.read_list_query(request.args))
-    return {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
+    listed = {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
+    return shaped(PaymentList, listed)
 
 
 @bp.get("/platform/payments/<reference>")
 def get_payment(reference: str):
     client = authenticated_get()
-    return read.describe(read.find_payment(client, reference))
+    return shaped(PaymentObject, read.describe(read.find_payment(client, reference)))
 
 
 @bp.post("/platform/payments/<reference>/cancel")
@@ -44,7 +55,7 @@ def cancel(reference: str):
 
 def _cancel(call: PostCall, reference: str):
     fields_of(CancelRequest, call.body)
-    return read.describe(cancel_payment(call.client, reference))
+    return shaped(PaymentObject, read.describe(cancel_payment(call.client, reference)))
 
 
 @bp.post("/platform/payments/<reference>/refunds")
@@ -58,14 +69,15 @@ def _refund(call: PostCall, reference: str):
     refund, purchase_id = refund_payment(
         call.client, reference, RefundAsked(amount=fields.amount, reason=fields.reason)
     )
-    return read.refund_object(refund, purchase_id), 201
+    return shaped(RefundObject, read.refund_object(refund, purchase_id)), 201
 
 
 @bp.get("/platform/payments/<reference>/refunds")
 def list_refunds(reference: str):
     client = authenticated_get()
     payment, refunds = refunds_for(client, reference)
-    return {"data": [read.refund_object(refund, payment.purchase_id) for refund in refunds]}
+    listed = [read.refund_object(refund, payment.purchase_id) for refund in refunds]
+    return shaped(RefundList, {"data": listed})
 
 
 @bp.post("/platform/payments/<reference>/fulfilment")
@@ -77,7 +89,7 @@ def fulfil(reference: str):
 def _fulfil(call: PostCall, reference: str):
     fields = fields_of(FulfilmentRequest, call.body)
     payment = set_fulfilment(call.client, reference, read_fulfilment(fields.status))
-    return read.describe(payment)
+    return shaped(PaymentObject, read.describe(payment))
 
 
 @bp.get("/platform/statistics")
@@ -86,7 +98,7 @@ def statistics():
     unknown = [name for name in request.args if name != "period"]
     if unknown:
         raise ValidationError(f"unknown parameter {unknown[0][:40]!r}", unknown[0][:40])
-    return read.statistics(client, request.args.get("period", "today"))
+    return shaped(Statistics, read.statistics(client, request.args.get("period", "today")))
 
 
 @bp.get("/platform/account")
@@ -97,7 +109,7 @@ def account():
         configured = True
     except MidtransUnavailableError:
         configured = False
-    return read.account(client, configured)
+    return shaped(Account, read.account(client, configured))
 
 
 @bp.patch("/platform/webhook")
@@ -112,4 +124,4 @@ def update_webhook():
         url=fields.url,
         change_url="url" in call.body,
     )
-    return {"url": endpoint.url, "events": subscribed_events(endpoint)}
+    return shaped(WebhookSettings, {"url": endpoint.url, "events": subscribed_events(endpoint)})

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import request
 
 from app.api import bp
+from app.api.answers import QrisConverted, QrisInfo, shaped
 from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
-from app.api.schemas import QrisConverted, QrisConvertRequest, QrisInfo, QrisInfoRequest
+from app.api.schemas import QrisConvertRequest, QrisInfoRequest
 from app.errors import ValidationError
 from app.input_guard import accepts_upload
 from app.services.qris import tools
@@ -41,7 +42,7 @@ def qris_convert():
 
 
 def _info(text: str) -> dict:
-    return QrisInfo.model_validate(tools.info(tools.read_code(text))).model_dump(mode="json")
+    return shaped(QrisInfo, tools.info(tools.read_code(text)))
 
 
 def _convert(call: PostCall) -> dict:
@@ -51,4 +52,4 @@ def _convert(call: PostCall) -> dict:
     else:
         code = tools.read_code(fields.qris)
     result = tools.convert(code, fields.amount, tools.fee_of(fields.fee_fixed, fields.fee_percent))
-    return QrisConverted.model_validate(tools.converted(result)).model_dump(mode="json")
+    return shaped(QrisConverted, tools.converted(result))

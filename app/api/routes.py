@@ -4,10 +4,11 @@ are app/errors.py's, translated into the envelope app-wide."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 from pydantic import ValidationError as PydanticValidationError
 
 from app.api import bp
+from app.api.answers import CheckoutCreated, VerifyAnswer, shaped
 from app.api.calls import PostCall, authenticated_post, idempotent, read_body
 from app.api.schemas import ShopPaymentRequest, first_error
 from app.errors import NotFoundError, ValidationError
@@ -52,7 +53,7 @@ def _create_shop_payment(call: PostCall):
             webhook_url=fields.webhook_url,
         ),
     )
-    return jsonify(checkout_body(result.payment)), 201 if result.created else 200
+    return shaped(CheckoutCreated, checkout_body(result.payment)), 201 if result.created else 200
 
 
 def checkout_body(payment: Payment) -> dict:
@@ -79,7 +80,7 @@ def verify_shop_payment():
     view = find_payment_view(order_id, request.args.get("client_id") or None)
     if view is None:
         raise NotFoundError("no payment with that order_id")
-    return _verify_body(view)
+    return shaped(VerifyAnswer, _verify_body(view))
 
 
 @bp.after_request

@@ -241,48 +241,6 @@ class QrisConvertRequest(Credentials):
         return self
 
 
-class MerchantAccountOut(BaseModel):
-    tag: str
-    gui: str | None
-    pan: str | None
-    id: str | None
-    criteria: str | None
-
-
-class QrisFeeOut(BaseModel):
-    type: Literal["fixed", "percent", "prompt"]
-    amount: int | None = None
-    percent: str | None = None
-
-
-class QrisInfo(BaseModel):
-    """The answer of GET|POST /api/platform/qris/info."""
-
-    valid: Literal[True] = True
-    is_dynamic: bool
-    merchant_name: str
-    merchant_city: str
-    postal_code: str | None
-    country: str
-    currency: str
-    amount: int | float | None
-    merchant_category_code: str
-    fee: QrisFeeOut | None
-    merchant_accounts: list[MerchantAccountOut]
-    nmid: str | None
-    crc: str
-
-
-class QrisConverted(BaseModel):
-    """The answer of POST /api/platform/qris/convert."""
-
-    qris: str
-    amount: int
-    merchant_name: str
-    qr_svg: str
-    qr_png_base64: str
-
-
 FIELD_MESSAGES = {
     "amount": f"amount must be a positive integer no larger than {MAX_AMOUNT}",
     "order_id": "order_id must be 1-50 characters of A-Z a-z 0-9 - _ . ~",

@@ -169,7 +169,6 @@ def test_convert_with_a_fee_and_again_with_the_same_amount(client, project):
     assert api_get(client, project, INFO_URL, qris=fixed["qris"]).get_json()["fee"] == {
         "type": "fixed",
         "amount": 2500,
-        "percent": None,
     }
     assert qris.read(percent["qris"]).value("57") == "0.7"
     again = convert(client, project, qris=fixed["qris"], amount=50000, fee_fixed=2500)
