@@ -66,6 +66,13 @@ class InvalidClientError(ServiceError):
     http_status = 401
 
 
+class RateLimitedError(ServiceError):
+    """Too many requests in the current window: wait Retry-After seconds (SPEC §12)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
 class UnsupportedMediaTypeError(ServiceError):
     code = "unsupported_media_type"
     http_status = 415

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, make_response, request
 from pydantic import BaseModel
@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.errors import from_http_exception, from_service_error
-from app.api.schemas import first_error
+from app.api.schemas import Query, first_error, first_query_error
 from app.errors import (
     InvalidClientError,
     ServiceError,
@@ -27,6 +27,8 @@ from app.json_input import JsonInputError, read_json
 from app.models import ApiClient
 from app.services import idempotency
 from app.services.accounts.credentials import authenticate
+
+Q = TypeVar("Q", bound=Query)
 
 
 @dataclass(frozen=True)
@@ -166,3 +168,12 @@ def fields_of(model: type[BaseModel], body: dict[str, Any]) -> Any:
     except PydanticValidationError as exc:
         message, field = first_error(exc)
         raise ValidationError(message, field) from None
+
+
+def query_of(model: type[Q], args: Mapping[str, str]) -> Q:
+    """The query string checked by its model; ValidationError naming the first problem."""
+    try:
+        return model.model_validate(dict(args.items()))
+    except PydanticValidationError as exc:
+        message, name = first_query_error(exc, model)
+        raise ValidationError(message, name) from None

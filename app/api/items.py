@@ -14,9 +14,10 @@ from app.api.calls import (
     authenticated_upload,
     fields_of,
     idempotent,
+    query_of,
 )
 from app.api.routes import checkout_body
-from app.api.schemas import ItemCheckoutRequest, ItemFields
+from app.api.schemas import ItemCheckoutRequest, ItemFields, ItemListQuery
 from app.input_guard import accepts_upload
 from app.models import Item
 from app.services.items import catalog
@@ -29,6 +30,7 @@ _CREDENTIALS = {"client_id", "client_secret"}
 @bp.get("/platform/items")
 def list_items():
     client = authenticated_get()
+    query_of(ItemListQuery, request.args)
     found = catalog.list_items(client, *catalog.read_list_query(request.args))
     listed = {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
     return shaped(ItemList, listed)

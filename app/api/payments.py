@@ -17,14 +17,22 @@ from app.api.answers import (
     WebhookSettings,
     shaped,
 )
-from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
+from app.api.calls import (
+    PostCall,
+    authenticated_get,
+    authenticated_post,
+    fields_of,
+    idempotent,
+    query_of,
+)
 from app.api.schemas import (
     CancelRequest,
     FulfilmentRequest,
+    PaymentListQuery,
     RefundRequest,
+    StatisticsQuery,
     WebhookSettingsRequest,
 )
-from app.errors import ValidationError
 from app.midtrans.client import MidtransUnavailableError, settings_for
 from app.services.outbox.endpoints import configure_endpoint, parse_event_names, subscribed_events
 from app.services.payments import read
@@ -36,6 +44,7 @@ from app.services.payments.refunds import RefundAsked, refund_payment, refunds_f
 @bp.get("/platform/payments")
 def list_payments():
     client = authenticated_get()
+    query_of(PaymentListQuery, request.args)
     found = read.list_payments(client, read.read_list_query(request.args))
     listed = {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
     return shaped(PaymentList, listed)
@@ -95,10 +104,8 @@ def _fulfil(call: PostCall, reference: str):
 @bp.get("/platform/statistics")
 def statistics():
     client = authenticated_get()
-    unknown = [name for name in request.args if name != "period"]
-    if unknown:
-        raise ValidationError(f"unknown parameter {unknown[0][:40]!r}", unknown[0][:40])
-    return shaped(Statistics, read.statistics(client, request.args.get("period", "today")))
+    query = query_of(StatisticsQuery, request.args)
+    return shaped(Statistics, read.statistics(client, query.period))
 
 
 @bp.get("/platform/account")

@@ -7,9 +7,15 @@ from flask import request
 
 from app.api import bp
 from app.api.answers import QrisConverted, QrisInfo, shaped
-from app.api.calls import PostCall, authenticated_get, authenticated_post, fields_of, idempotent
-from app.api.schemas import QrisConvertRequest, QrisInfoRequest
-from app.errors import ValidationError
+from app.api.calls import (
+    PostCall,
+    authenticated_get,
+    authenticated_post,
+    fields_of,
+    idempotent,
+    query_of,
+)
+from app.api.schemas import QrisConvertRequest, QrisInfoQuery, QrisInfoRequest
 from app.input_guard import accepts_upload
 from app.services.qris import tools
 
@@ -20,12 +26,7 @@ CONVERT_BODY_LIMIT = 3 * 1024 * 1024
 @bp.get("/platform/qris/info")
 def qris_info_get():
     authenticated_get()
-    for name in request.args:
-        if name != "qris":
-            raise ValidationError(f"unknown parameter {name[:40]!r}", name[:40])
-    if "qris" not in request.args:
-        raise ValidationError("qris is required", "qris")
-    return _info(request.args["qris"])
+    return _info(query_of(QrisInfoQuery, request.args).qris)
 
 
 @bp.post("/platform/qris/info")

@@ -5,13 +5,19 @@ are app/errors.py's, translated into the envelope app-wide."""
 from __future__ import annotations
 
 from flask import Response, current_app, request
-from pydantic import ValidationError as PydanticValidationError
 
 from app.api import bp
 from app.api.answers import CheckoutCreated, VerifyAnswer, shaped
-from app.api.calls import PostCall, authenticated_post, idempotent, read_body
-from app.api.schemas import ShopPaymentRequest, first_error
-from app.errors import NotFoundError, ValidationError
+from app.api.calls import (
+    PostCall,
+    authenticated_post,
+    fields_of,
+    idempotent,
+    query_of,
+    read_body,
+)
+from app.api.schemas import ShopPaymentRequest, VerifyQuery
+from app.errors import NotFoundError
 from app.models import Payment
 from app.models.base import iso_utc
 from app.services.checkout.create import CheckoutRequest, create_checkout
@@ -32,11 +38,7 @@ def create_shop_payment():
 
 
 def _create_shop_payment(call: PostCall):
-    try:
-        fields = ShopPaymentRequest.model_validate(call.body)
-    except PydanticValidationError as exc:
-        message, field = first_error(exc)
-        raise ValidationError(message, field) from None
+    fields = fields_of(ShopPaymentRequest, call.body)
     result = create_checkout(
         call.client,
         CheckoutRequest(
@@ -74,10 +76,8 @@ def checkout_body(payment: Payment) -> dict:
 def verify_shop_payment():
     if request.method == "OPTIONS":
         return Response(status=204, headers={"Access-Control-Max-Age": "600"})
-    order_id = request.args.get("order_id", "")
-    if not order_id or len(order_id) > 64:
-        raise ValidationError("order_id is required (at most 64 characters)", "order_id")
-    view = find_payment_view(order_id, request.args.get("client_id") or None)
+    query = query_of(VerifyQuery, request.args)
+    view = find_payment_view(query.order_id, query.client_id or None)
     if view is None:
         raise NotFoundError("no payment with that order_id")
     return shaped(VerifyAnswer, _verify_body(view))

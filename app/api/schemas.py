@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -239,6 +239,107 @@ class QrisConvertRequest(Credentials):
         if self.fee_fixed is not None and self.fee_percent is not None:
             raise PydanticCustomError("fee", "send fee_fixed or fee_percent, not both")
         return self
+
+
+# -- query strings ------------------------------------------------------------------------------
+# What a GET may carry: the route checks its query string with its model first (an unknown
+# name, a value of the wrong form), then the service reads the values (dates, cursors).
+
+
+class Query(BaseModel):
+    """A query string's model: lax (every value arrives as text), no unknown name."""
+
+    model_config = ConfigDict(extra="forbid")
+    messages: ClassVar[dict[str, str]] = {}
+
+
+Limit = Annotated[int, Field(ge=1, le=100)]
+Cursor = Annotated[str, Field(min_length=1, max_length=254)]
+_LIMIT = Field(default=None, description="Page size, 1-100 (default 20)")
+_CURSOR = Field(default=None, description="The next_cursor of the page before")
+
+
+class VerifyQuery(Query):
+    messages = {
+        "order_id": "order_id is required (at most 64 characters)",
+        "client_id": "client_id must be at most 100 characters",
+    }
+
+    order_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="The purchase_id, or your order_id together with client_id"
+    )
+    client_id: str | None = Field(
+        default=None, max_length=100, description="Needed when order_id is your own order id"
+    )
+
+
+_LIMIT_MESSAGE = {"limit": "limit must be an integer from 1 to 100"}
+
+
+class PaymentListQuery(Query):
+    messages = {
+        **_LIMIT_MESSAGE,
+        **{
+            name: f"{name} must be 1-254 characters"
+            for name in ("order_id", "buyer_email", "item_id", "starting_after")
+        },
+    }
+
+    status: str | None = Field(
+        default=None,
+        description="Comma-separated: pending, settlement, cancel, expire, refund, partial_refund",
+        examples=["settlement,partial_refund"],
+    )
+    created_from: str | None = Field(
+        default=None,
+        description="A WIB day (YYYY-MM-DD, from its start) or an ISO 8601 datetime with zone",
+    )
+    created_to: str | None = Field(
+        default=None,
+        description="A WIB day (YYYY-MM-DD, through its end) or an ISO 8601 datetime with zone",
+    )
+    order_id: Annotated[str, Field(min_length=1, max_length=254)] | None = None
+    buyer_email: Annotated[str, Field(min_length=1, max_length=254)] | None = None
+    item_id: Annotated[str, Field(min_length=1, max_length=254)] | None = Field(
+        default=None, description='An item\'s id, or "__direct__" for shop payments'
+    )
+    limit: Limit | None = _LIMIT
+    starting_after: Cursor | None = _CURSOR
+
+
+class ItemListQuery(Query):
+    messages = {**_LIMIT_MESSAGE, "starting_after": "starting_after must be 1-254 characters"}
+
+    limit: Limit | None = _LIMIT
+    starting_after: Cursor | None = _CURSOR
+
+
+class StatisticsQuery(Query):
+    messages = {"period": "period must be one of today, week, month, year, all"}
+
+    period: Literal["today", "week", "month", "year", "all"] = Field(
+        default="today", description="WIB days ending today"
+    )
+
+
+class QrisInfoQuery(Query):
+    messages = {"qris": "qris is required"}
+
+    qris: str = Field(description="The text a QRIS code holds")
+
+
+def first_query_error(exc: PydanticValidationError, model: type[Query]) -> tuple[str, str | None]:
+    """(message, parameter) for the first problem of a query string."""
+    error = exc.errors()[0]
+    location = error.get("loc") or ()
+    name = str(location[0])[:40] if location else None
+    if error["type"] == "extra_forbidden":
+        return f"unknown parameter {name!r}", name
+    if name in model.messages:
+        return model.messages[name], name
+    if error["type"] == "missing":
+        return f"{name} is required", name
+    return f"{name}: {error.get('msg', 'invalid value')}", name
 
 
 FIELD_MESSAGES = {

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 
 from app.errors import NotFoundError, ServiceError, UnavailableError, ValidationError
@@ -21,6 +22,7 @@ from app.midtrans.client import (
     MidtransUnavailableError,
     settings_for,
 )
+from app.midtrans.notification import NotificationBody
 from app.midtrans.signature import signature_matches
 from app.midtrans.status import NOTIFICATION_STATUS_CODES, map_midtrans_status
 from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus
@@ -31,7 +33,6 @@ from app.text import NUL_MESSAGE, has_nul, storable
 
 log = logging.getLogger(__name__)
 
-REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status")
 STORED_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For")
 
 
@@ -179,13 +180,14 @@ def _parse(event: PaymentEvent) -> dict[str, Any]:
     if isinstance(claimed, str):
         # What it claims to be about, for the operator: never a link to that payment.
         event.claimed_order_id = claimed[:64]
-    for name in REQUIRED_FIELDS:
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise Refused(
-                EventOutcome.INVALID,
-                ValidationError(f"{name} is required and must be a string", field=name),
-            )
+    try:
+        NotificationBody.model_validate(data)
+    except PydanticValidationError as exc:
+        name = str(exc.errors()[0]["loc"][0])
+        raise Refused(
+            EventOutcome.INVALID,
+            ValidationError(f"{name} is required and must be a string", field=name),
+        ) from None
     return data
 
 

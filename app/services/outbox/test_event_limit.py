@@ -16,7 +16,7 @@ import time
 
 from redis import RedisError
 
-from app.errors import ServiceError
+from app.errors import RateLimitedError
 from app.extensions import redis_connection
 from app.models import Environment
 
@@ -27,11 +27,8 @@ PREFIX = "lunas:test-events"
 log = logging.getLogger(__name__)
 
 
-class TooManyTestEventsError(ServiceError):
+class TooManyTestEventsError(RateLimitedError):
     """This project environment sent MAX_PER_WINDOW test events in the current window."""
-
-    code = "rate_limited"
-    http_status = 429
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
