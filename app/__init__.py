@@ -18,6 +18,7 @@ from app import (
     http_headers,
     input_guard,
     models,  # noqa: F401  (registers every table with the metadata)
+    rate_limits,
 )
 from app.admin import bp as admin_bp
 from app.api import bp as api_bp
@@ -26,7 +27,7 @@ from app.cli import register_cli
 from app.config import Config
 from app.demo import bp as demo_bp
 from app.errors import ServiceError
-from app.extensions import csrf, db, install_limiter, login_manager, migrate
+from app.extensions import csrf, db, login_manager, migrate
 from app.portal import bp as portal_bp
 from app.purchase import bp as purchase_bp
 from app.purchase.routes import buyer_not_found, is_buyer_path
@@ -53,7 +54,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    install_limiter(app)
+    rate_limits.install(app)
     with app.app_context():
         _tune_sqlite(db.engine)
 

@@ -38,6 +38,16 @@ def parse_switch(name: str, value: str | None, default: bool) -> bool:
     raise ConfigError(f"{name} must be one of 1/0, true/false, on/off, yes/no (got {value!r})")
 
 
+RATE_LIMIT_DEFAULTS = {
+    "RATE_LIMIT_API_PRODUCTION": "600/minute",
+    "RATE_LIMIT_API_SANDBOX": "120/minute",
+    "RATE_LIMIT_VERIFY": "60/minute",
+    "RATE_LIMIT_VERIFY_ADDRESS": "6000/minute",
+    "RATE_LIMIT_LOGIN": "20/minute",
+    "RATE_LIMIT_REGISTER": "20/minute",
+}
+
+
 def parse_rate_limit(name: str, value: str | None, default: str) -> str:
     """A Flask-Limiter value ("10/minute", "100 per hour") or "off"."""
     text = (value or default).strip().lower()
@@ -240,11 +250,21 @@ class Config:
             "off" if self.LUNAS_ENV == "test" else "10/minute",
         )
         self.MEDIA_DIR = Path(get("MEDIA_DIR") or instance_path / "media")
+        # SPEC §12's limits (app/rate_limits.py): per credential on the platform API, per
+        # address (and order id, or email) on verify, login and register; all "off" in tests.
+        for name, default in RATE_LIMIT_DEFAULTS.items():
+            setattr(
+                self,
+                name,
+                parse_rate_limit(name, get(name), "off" if self.LUNAS_ENV == "test" else default),
+            )
         # Flask-Limiter keeps its counters beside everything else in Redis, and never stops a
-        # request because Redis is away (it logs and lets it through).
+        # request because Redis is away (it logs and lets it through). Short timeouts: a hung
+        # Redis costs a request half a second, not its whole life.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
         self.RATELIMIT_SWALLOW_ERRORS = True
-        self.RATELIMIT_HEADERS_ENABLED = False  # app/extensions.py sets SPEC §12's own
+        self.RATELIMIT_HEADERS_ENABLED = False  # app/rate_limits.py sets SPEC §12's own
 
         # 64 KB: the notification endpoint's limit, and far above any valid API body.
         self.MAX_CONTENT_LENGTH = 64 * 1024

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from flask import Flask, Response, current_app
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -20,34 +18,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Counters in Redis (RATELIMIT_STORAGE_URI), fixed windows, failing open; limits are declared
-# on the routes they guard, from RATE_LIMIT_* settings ("off" exempts). The client's address is
-# the one ProxyFix trusted (TRUSTED_PROXY_HOPS).
+# Counters in Redis (RATELIMIT_STORAGE_URI), fixed windows, failing open: app/rate_limits.py.
+# The client's address is the one ProxyFix trusted (TRUSTED_PROXY_HOPS).
 limiter = Limiter(key_func=get_remote_address, strategy="fixed-window")
-
-
-def rate_limit(setting: str, **options):
-    """A route's limit from the setting `setting` ("10/minute", or "off": no limit)."""
-    return limiter.limit(
-        lambda: current_app.config[setting] if current_app.config[setting] != "off" else "1/second",
-        exempt_when=lambda: current_app.config[setting] == "off",
-        **options,
-    )
-
-
-def install_limiter(app: Flask) -> None:
-    limiter.init_app(app)
-
-    @app.after_request
-    def rate_limit_headers(response: Response) -> Response:
-        # SPEC §12: every answer of a limited route says where its caller stands, the reset
-        # in seconds from now.
-        current = limiter.current_limit
-        if current is not None:
-            response.headers["RateLimit-Limit"] = str(current.limit.amount)
-            response.headers["RateLimit-Remaining"] = str(max(current.remaining, 0))
-            response.headers["RateLimit-Reset"] = str(max(int(current.reset_at - time.time()), 0))
-        return response
 
 
 def redis_connection() -> Redis:

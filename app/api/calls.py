@@ -25,6 +25,7 @@ from app.errors import (
 from app.extensions import db
 from app.json_input import JsonInputError, read_json
 from app.models import ApiClient
+from app.rate_limits import count_credential
 from app.services import idempotency
 from app.services.accounts.credentials import authenticate
 
@@ -137,6 +138,7 @@ def _authenticate(client_id: str, client_secret: str) -> ApiClient:
     client = authenticate(client_id, client_secret)
     if client is None:
         raise InvalidClientError("unknown client_id or wrong client_secret")
+    count_credential(client)  # SPEC §12: per proven credential, before anything is done
     return client
 
 

@@ -20,6 +20,7 @@ from app.api.schemas import ShopPaymentRequest, VerifyQuery
 from app.errors import NotFoundError
 from app.models import Payment
 from app.models.base import iso_utc
+from app.rate_limits import address_and, rate_limit
 from app.services.checkout.create import CheckoutRequest, create_checkout
 from app.services.checkout.lookup import PaymentView, find_payment_view
 from app.services.checkout.notifications import process_notification, record_notification
@@ -73,6 +74,8 @@ def checkout_body(payment: Payment) -> dict:
 
 
 @bp.route("/platform/shop-payment/verify", methods=["GET", "OPTIONS"])
+@rate_limit("RATE_LIMIT_VERIFY", address_and(lambda: request.args.get("order_id", "")))
+@rate_limit("RATE_LIMIT_VERIFY_ADDRESS")
 def verify_shop_payment():
     if request.method == "OPTIONS":
         return Response(status=204, headers={"Access-Control-Max-Age": "600"})

@@ -1,4 +1,4 @@
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, render_template
 from werkzeug.exceptions import NotFound
 
 from app.errors import NotFoundError
@@ -14,6 +14,19 @@ def service_found_nothing(_exc):
     # A service found no such object in the user's project environment: the same 404 page as
     # a URL that matches nothing, so another tenant's object is indistinguishable from none.
     return current_app.handle_http_exception(NotFound())
+
+
+@bp.errorhandler(429)
+def too_many(_exc):
+    # RATE_LIMIT_LOGIN / RATE_LIMIT_REGISTER: a page, not the API's envelope.
+    page = render_template(
+        "error.html",
+        status=429,
+        name="Too many attempts",
+        description="Too many attempts from your network in a short time. Wait a minute, "
+        "then try again.",
+    )
+    return page, 429
 
 
 @bp.app_context_processor

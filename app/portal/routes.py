@@ -12,6 +12,7 @@ from app.models import User
 from app.portal import bp
 from app.portal.context import sentence
 from app.portal.forms import LoginForm, RegisterForm
+from app.rate_limits import address_and, rate_limit
 from app.services.accounts import invitations, login_throttle, sessions
 from app.services.accounts.login_throttle import Lock
 from app.services.accounts.recovery import send_verification
@@ -63,6 +64,7 @@ def index():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limit("RATE_LIMIT_REGISTER", methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("portal.projects"))
@@ -100,7 +102,13 @@ def register():
     return render_template("portal/register.html", form=form, invitation=invitation)
 
 
+def _posted_email() -> str:
+    return request.form.get("email", "").strip().lower()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+# Per address *and* email: nobody can lock another person out of their correct password.
+@rate_limit("RATE_LIMIT_LOGIN", address_and(_posted_email), methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))

@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from flask import current_app, redirect, render_template, request, send_file, url_for
 
 from app.errors import NotFoundError, ServiceError, ValidationError
-from app.extensions import db, rate_limit
+from app.extensions import db
 from app.http_headers import content_security_policy, protect
 from app.purchase.page import TEST_MODE_NOTICE
+from app.rate_limits import rate_limit
 from app.services.checkout import handover
 from app.services.checkout.stock import ItemInactiveError, SoldOutError
 from app.services.items import link, media
