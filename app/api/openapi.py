@@ -336,6 +336,29 @@ WEBHOOKS: dict[str, tuple[type[BaseModel], str]] = {
     "test.ping": (out.TestPing, "Sent from the portal's Test button"),
 }
 
+# What an answer hands on to later calls (OpenAPI links): its field → a path parameter.
+LINKS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "api.create_shop_payment": (
+        "purchase_id",
+        "reference",
+        ("get_payment", "cancel", "create_refund", "list_refunds", "fulfil"),
+    ),
+    "api.create_item": (
+        "item_id",
+        "item_id",
+        (
+            "get_item",
+            "update_item",
+            "archive_item",
+            "item_checkout",
+            "put_delivery",
+            "delete_delivery",
+            "put_image",
+            "delete_image",
+        ),
+    ),
+}
+
 RATE_LIMIT_HEADERS = {
     "RateLimit-Limit": "Requests allowed in the current window",
     "RateLimit-Remaining": "Requests left in the current window",
@@ -475,6 +498,17 @@ def _operation(rule: Rule, operation: Operation) -> dict[str, Any]:
     if operation.body is not None:
         spec["requestBody"] = _request_body(operation)
     spec["responses"] = _responses(operation, limited)
+    if rule.endpoint in LINKS:
+        source, parameter, targets = LINKS[rule.endpoint]
+        links = {
+            target: {
+                "operationId": target,
+                "parameters": {parameter: f"$response.body#/{source}"},
+            }
+            for target in targets
+        }
+        for status in operation.answers:
+            spec["responses"][str(status)]["links"] = links
     return spec
 
 

@@ -105,7 +105,7 @@ class ShopPaymentRequest(_BuyerChecks):
     client_secret: StrictStr | None = Field(default=None, max_length=200)
     amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)]
     order_id: Annotated[StrictStr, Field(pattern=ORDER_ID_PATTERN)]
-    buyer_email: Annotated[StrictStr, Field(max_length=254)]
+    buyer_email: Annotated[StrictStr, Field(max_length=254, json_schema_extra={"format": "email"})]
     buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
     item_name: Annotated[StrictStr, Field(max_length=200)] | None = None
     metadata: dict[str, MetadataValue] | None = None
@@ -123,7 +123,7 @@ class ItemCheckoutRequest(_BuyerChecks):
 
     client_id: StrictStr | None = Field(default=None, max_length=100)
     client_secret: StrictStr | None = Field(default=None, max_length=200)
-    buyer_email: Annotated[StrictStr, Field(max_length=254)]
+    buyer_email: Annotated[StrictStr, Field(max_length=254, json_schema_extra={"format": "email"})]
     buyer_name: Annotated[StrictStr, Field(max_length=100)] | None = None
     quantity: Annotated[StrictInt, Field(ge=1, le=100)] = 1
     amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] | None = None
