@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint services
+.PHONY: run test install lint services fuzz
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -29,3 +29,8 @@ lint: install
 test: install services lint
 	LUNAS_TEST_DATABASE=postgresql $(BIN)/pytest
 	LUNAS_TEST_DATABASE=sqlite $(BIN)/pytest -m "not postgres_only and not whole_product"
+
+# Many more schemathesis cases than `make test` runs, with a fresh seed (printed on failure).
+fuzz: install services
+	SCHEMATHESIS_SEED=$${SCHEMATHESIS_SEED:-$$(date +%s)} SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-200} \
+		LUNAS_TEST_DATABASE=postgresql $(BIN)/pytest tests/contract

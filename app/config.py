@@ -45,6 +45,7 @@ RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_VERIFY_ADDRESS": "6000/minute",
     "RATE_LIMIT_LOGIN": "20/minute",
     "RATE_LIMIT_REGISTER": "20/minute",
+    "RATE_LIMIT_LINK": "10/minute",  # SPEC §13: submitting an item's link page
 }
 
 
@@ -238,20 +239,15 @@ class Config:
             "WEBHOOK_REQUIRE_HTTPS", get("WEBHOOK_REQUIRE_HTTPS"), production
         )
 
-        # Items (SPEC §13): what a hosted link's checkouts live, how often one address may
-        # submit it, and where uploaded images and deliveries are kept (one folder shared by
-        # every web process).
+        # Items (SPEC §13): what a hosted link's checkouts live, and where uploaded images and
+        # deliveries are kept (one folder shared by every web process).
         self.ITEM_LINK_EXPIRY_MINUTES = parse_int(
             "ITEM_LINK_EXPIRY_MINUTES", get("ITEM_LINK_EXPIRY_MINUTES"), 60, minimum=5
         )
-        self.RATE_LIMIT_LINK = parse_rate_limit(
-            "RATE_LIMIT_LINK",
-            get("RATE_LIMIT_LINK"),
-            "off" if self.LUNAS_ENV == "test" else "10/minute",
-        )
         self.MEDIA_DIR = Path(get("MEDIA_DIR") or instance_path / "media")
         # SPEC §12's limits (app/rate_limits.py): per credential on the platform API, per
-        # address (and order id, or email) on verify, login and register; all "off" in tests.
+        # address (and order id, or email) on verify, login, register and an item's link;
+        # all "off" in tests.
         for name, default in RATE_LIMIT_DEFAULTS.items():
             setattr(
                 self,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 
@@ -120,7 +120,11 @@ def _standing() -> Standing | None:
 
 
 def _storage_errors_as_warnings(record: logging.LogRecord) -> bool:
-    if record.exc_info and record.getMessage().startswith("Failed to rate limit"):
+    if (
+        record.exc_info
+        and has_request_context()
+        and record.getMessage().startswith("Failed to rate limit")
+    ):
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.msg = "rate limit storage unreachable (%s): request %s %s not limited"
         record.args = (type(record.exc_info[1]).__name__, request.method, request.path)

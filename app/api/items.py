@@ -30,8 +30,8 @@ _CREDENTIALS = {"client_id", "client_secret"}
 @bp.get("/platform/items")
 def list_items():
     client = authenticated_get()
-    query_of(ItemListQuery, request.args)
-    found = catalog.list_items(client, *catalog.read_list_query(request.args))
+    query = query_of(ItemListQuery, request.args)
+    found = catalog.list_items(client, query.limit, query.starting_after)
     listed = {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
     return shaped(ItemList, listed)
 

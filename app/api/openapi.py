@@ -46,13 +46,9 @@ from app.services.checkout.create import OrderIdConflictError
 from app.services.checkout.lookup import ClientIdRequiredError
 from app.services.checkout.notifications import AmountMismatchError, InvalidSignatureError
 from app.services.checkout.stock import ItemInactiveError, SoldOutError
-from app.services.idempotency import (
-    HEADER as IDEMPOTENCY_HEADER,
-)
-from app.services.idempotency import (
-    IdempotencyKeyInUseError,
-    IdempotencyKeyReusedError,
-)
+from app.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from app.services.idempotency import RETENTION as IDEMPOTENCY_RETENTION
+from app.services.idempotency import IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from app.services.items.catalog import SlugTakenError
 
 REF = "#/components/schemas/{model}"
@@ -93,6 +89,7 @@ class Operation:
     query: type[ask.Query] | None = None
     refusals: Refusals = ()
     authenticated: bool = True
+    limited: bool = True  # RateLimit-* headers and a 429 (app/rate_limits.py)
     idempotent: bool = False  # takes an Idempotency-Key
     description: str = ""
     path_params: dict[str, str] = field(default_factory=dict)
@@ -136,6 +133,7 @@ OPERATIONS: dict[str, Operation] = {
             UnavailableError,
         ),
         authenticated=False,
+        limited=False,
         description="Set this URL as the Payment Notification URL in the Midtrans dashboard. "
         "Stored before anything else, verified with signature_key, confirmed with Get Status. "
         "Never rate limited. Any answer but 200 makes Midtrans retry.",
@@ -460,7 +458,6 @@ def _example(model: type[BaseModel]) -> Any:
 
 
 def _operation(rule: Rule, operation: Operation) -> dict[str, Any]:
-    limited = rule.endpoint != "api.midtrans_notification"
     spec: dict[str, Any] = {
         "operationId": rule.endpoint.removeprefix("api."),
         "tags": [operation.tag],
@@ -489,7 +486,8 @@ def _operation(rule: Rule, operation: Operation) -> dict[str, Any]:
                 "in": "header",
                 "required": False,
                 "description": "Any unique string (1-255 printable ASCII): the same key with "
-                "the same request replays the first answer for 24 hours.",
+                f"the same request replays the first answer for "
+                f"{IDEMPOTENCY_RETENTION.total_seconds() / 3600:g} hours.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
@@ -497,7 +495,7 @@ def _operation(rule: Rule, operation: Operation) -> dict[str, Any]:
         spec["parameters"] = parameters
     if operation.body is not None:
         spec["requestBody"] = _request_body(operation)
-    spec["responses"] = _responses(operation, limited)
+    spec["responses"] = _responses(operation)
     if rule.endpoint in LINKS:
         source, parameter, targets = LINKS[rule.endpoint]
         links = {
@@ -537,10 +535,10 @@ def _request_body(operation: Operation) -> dict[str, Any]:
     return {"required": operation.body_required, "content": {media: content}}
 
 
-def _responses(operation: Operation, limited: bool) -> dict[str, Any]:
+def _responses(operation: Operation) -> dict[str, Any]:
     headers = (
         {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
-        if limited
+        if operation.limited
         else {}
     )
     responses: dict[str, Any] = {}
@@ -559,7 +557,7 @@ def _responses(operation: Operation, limited: bool) -> dict[str, Any]:
     refusals = operation.refusals
     if operation.authenticated:
         refusals = AUTHENTICATED + refusals
-    if not limited:
+    if not operation.limited:
         refusals = tuple(refusal for refusal in refusals if refusal is not RateLimitedError)
     for status, group in _by_status(refusals).items():
         answer = {
@@ -596,8 +594,8 @@ def _error_example(refusal: type[ServiceError]) -> dict[str, Any]:
     try:
         message = refusal().message  # type: ignore[call-arg]
     except TypeError:
-        doc = (refusal.__doc__ or "").strip().splitlines()
-        message = doc[0] if doc and refusal.__doc__ is not ServiceError.__doc__ else refusal.code
+        lines = (refusal.__doc__ or "").strip().splitlines()  # a class's own, never inherited
+        message = lines[0] if lines else refusal.code
     return {"error": {"code": refusal.code, "message": message}}
 
 
@@ -611,8 +609,9 @@ def _webhook(name: str, model: type[BaseModel], summary: str) -> dict[str, Any]:
             "operationId": f"webhook_{name.replace('.', '_')}",
             "summary": summary,
             "description": "POSTed to your webhook URL, signed with Standard Webhooks (verify "
-            "with the standardwebhooks library and your whsec_ secret). Answer 2xx within 15 "
-            "seconds; anything else is retried with back-off. The same event may arrive more "
+            "with the standardwebhooks library and your whsec_ secret). Answer 2xx within "
+            f"{current_app.config['WEBHOOK_TIMEOUT_SECONDS']} seconds; anything else is "
+            "retried with back-off. The same event may arrive more "
             "than once: deduplicate on webhook-id.",
             "security": [],
             "parameters": [

@@ -44,8 +44,8 @@ from app.services.payments.refunds import RefundAsked, refund_payment, refunds_f
 @bp.get("/platform/payments")
 def list_payments():
     client = authenticated_get()
-    query_of(PaymentListQuery, request.args)
-    found = read.list_payments(client, read.read_list_query(request.args))
+    query = query_of(PaymentListQuery, request.args)
+    found = read.list_payments(client, read.read_list_query(query.model_dump()))
     listed = {"data": found.data, "has_more": found.has_more, "next_cursor": found.next_cursor}
     return shaped(PaymentList, listed)
 

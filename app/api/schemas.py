@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -253,9 +254,17 @@ class Query(BaseModel):
     messages: ClassVar[dict[str, str]] = {}
 
 
-Limit = Annotated[int, Field(ge=1, le=100)]
+def _plain_digits(value: Any) -> Any:
+    """A query's number as plain ASCII digits: "+5", " 5", "5.0" or "1_0" is refused, not
+    read as the number it might mean."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("not plain digits")
+    return value
+
+
+Limit = Annotated[int, Field(ge=1, le=100), BeforeValidator(_plain_digits)]
 Cursor = Annotated[str, Field(min_length=1, max_length=254)]
-_LIMIT = Field(default=None, description="Page size, 1-100 (default 20)")
+_LIMIT = Field(default=20, description="Page size, 1-100")
 _CURSOR = Field(default=None, description="The next_cursor of the page before")
 
 
@@ -303,14 +312,14 @@ class PaymentListQuery(Query):
     item_id: Annotated[str, Field(min_length=1, max_length=254)] | None = Field(
         default=None, description='An item\'s id, or "__direct__" for shop payments'
     )
-    limit: Limit | None = _LIMIT
+    limit: Limit = _LIMIT
     starting_after: Cursor | None = _CURSOR
 
 
 class ItemListQuery(Query):
     messages = {**_LIMIT_MESSAGE, "starting_after": "starting_after must be 1-254 characters"}
 
-    limit: Limit | None = _LIMIT
+    limit: Limit = _LIMIT
     starting_after: Cursor | None = _CURSOR
 
 

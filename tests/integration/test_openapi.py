@@ -190,13 +190,18 @@ def test_query_parameters_come_from_the_models_that_check_them(client, project, 
         "starting_after",
     }
     limit = next(p for p in listing["parameters"] if p["name"] == "limit")
-    assert limit["schema"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
     # What the document allows is what the route takes, and what it leaves out is refused.
     auth = (project.sandbox_id, project.sandbox_secret)
     assert client.get("/api/platform/payments?limit=100", auth=auth).status_code == 200
-    refused = client.get("/api/platform/payments?limit=101", auth=auth)
-    assert refused.status_code == 400
-    assert refused.get_json()["error"]["field"] == "limit"
+    for value in ("101", "0", "%2B5", "5.0", "1_0"):  # %2B is "+"
+        refused = client.get(f"/api/platform/payments?limit={value}", auth=auth)
+        assert refused.status_code == 400, value
+        assert refused.get_json()["error"] == {
+            "code": "invalid_request",
+            "message": "limit must be an integer from 1 to 100",
+            "field": "limit",
+        }
     unknown = client.get("/api/platform/payments?colour=red", auth=auth)
     assert unknown.get_json()["error"] == {
         "code": "invalid_request",

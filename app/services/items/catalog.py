@@ -32,7 +32,6 @@ from app.services.reporting.paging import ApiList, Keyset
 from app.services.scope import Scope
 
 SLUG_RE = re.compile(SLUG_PATTERN)
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 _items = Item.__table__.c
 KEYSET = Keyset(_items.created_at, _items.id, lambda text: int(text) if text.isdigit() else None)
 # Fields a merchant may set; what is left out of a PATCH keeps its value.
@@ -277,19 +276,6 @@ def portal_items(scope: Scope) -> list[Item]:
             .limit(PORTAL_LIST_LIMIT)
         )
     )
-
-
-def read_list_query(args) -> tuple[int, str | None]:
-    for name in args:
-        if name not in ("limit", "starting_after"):
-            raise ValidationError(f"unknown parameter {name[:40]!r}", name[:40])
-    limit = DEFAULT_LIMIT
-    if "limit" in args:
-        text = args["limit"]
-        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-            raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
-        limit = int(text)
-    return limit, args.get("starting_after") or None
 
 
 def _set_content(item: Item, text: str) -> None:
