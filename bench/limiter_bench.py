@@ -122,7 +122,7 @@ def sanity(args) -> str:
         )  # fmt: skip
         if verified.status_code != 200:
             raise RuntimeError(f"{name} verify: HTTP {verified.status_code} {verified.text[:300]}")
-        seen[name] = (created.headers.get("RateLimit-Limit"), verified.headers.get("RateLimit-Limit"))
+        seen[name] = tuple(answer.headers.get("RateLimit-Limit") for answer in (created, verified))
     if None in seen["limited"] or seen["open"] != (None, None):
         raise RuntimeError(f"RateLimit-Limit headers (create, verify): {seen}")
     return seen["limited"][0]
@@ -196,7 +196,8 @@ def main() -> None:
                 f"| {label} | {name} | {result['median']:.0f} ({result['min']:.0f}–"
                 f"{result['max']:.0f}) | {result['p50']:.1f} | {result['p99']:.1f} | "
                 f"{result['requests']} | {result['errors']} | "
-                + (f"{cost:.1%} fewer requests/s" if name == "on" else "") + " |"
+                + (f"{cost:.1%} fewer requests/s" if name == "on" else "")
+                + " |"
             )
     wraps = sum(result["wraps"] for key, result in results.items() if key[0] == "create")
     lines += [
