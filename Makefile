@@ -15,6 +15,7 @@ install: $(BIN)/.installed
 services:
 	scripts/ensure-services.sh
 	scripts/ensure-chromium.sh
+	scripts/ensure-snippet-runtimes.sh
 
 run: install
 	scripts/run.sh

@@ -26,6 +26,7 @@ from app.api.errors import error_response, from_http_exception, from_service_err
 from app.cli import register_cli
 from app.config import Config
 from app.demo import bp as demo_bp
+from app.docs import bp as docs_bp
 from app.errors import ServiceError
 from app.extensions import csrf, db, login_manager, migrate
 from app.portal import bp as portal_bp
@@ -64,6 +65,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     app.register_blueprint(storefront_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(docs_bp)
     login_manager.login_view = "portal.login"
     if app.config["MIDTRANS_SIMULATOR"]:
         app.register_blueprint(simulator_bp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -312,3 +313,11 @@ def csrf_token_in(page) -> str:
     field = soup(page).find("input", attrs={"name": "csrf_token"})
     assert field is not None and field.get("value"), "no csrf_token on the page"
     return field["value"]
+
+
+def wait_for_simulator_notifications() -> None:
+    """Let the Midtrans simulator's delayed notifications (after a cancel or a refund) land
+    before the test goes on, or before its database goes away."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("simulator-notify-"):
+            thread.join(timeout=15)

@@ -372,10 +372,15 @@ WEBHOOK_HEADERS = {
 
 @bp.get("/openapi.json")
 def openapi_document():
+    return jsonify(current_document())
+
+
+def current_document() -> dict[str, Any]:
+    """This app's document, built once (the URL map and the models do not change)."""
     document = current_app.extensions.get("lunas_openapi")
     if document is None:
         document = current_app.extensions["lunas_openapi"] = build_document()
-    return jsonify(document)
+    return document
 
 
 def build_document() -> dict[str, Any]:

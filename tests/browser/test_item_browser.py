@@ -4,14 +4,12 @@ and copies its link."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.helpers import TEST_PASSWORD, new_project
+from tests.helpers import TEST_PASSWORD, new_project, wait_for_simulator_notifications
 from tests.integration.test_item_delivery import BOUNDARY, PDF, multipart, png
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("midtrans_simulator")]
@@ -34,12 +32,6 @@ def put_file(live_server: str, project, item_id: str, what: str, data: bytes, na
         timeout=10,
     )
     assert response.status_code == 200, response.text
-
-
-def wait_for_simulator_notifications() -> None:
-    for thread in threading.enumerate():
-        if thread.name.startswith("simulator-notify-"):
-            thread.join(timeout=15)
 
 
 def test_a_buyer_on_a_phone_buys_through_the_link_and_downloads_the_file(

@@ -4,13 +4,16 @@ verifies with the public standardwebhooks library."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.helpers import TEST_PASSWORD, checkout_body, new_project
+from tests.helpers import (
+    TEST_PASSWORD,
+    checkout_body,
+    new_project,
+    wait_for_simulator_notifications,
+)
 from tests.integration.test_simulator import pay
 from tests.receiver import MerchantReceiver
 from tests.webhook_flow import point_webhooks_at, signing_secret
@@ -59,9 +62,7 @@ def test_the_merchant_refunds_half_a_payment_and_their_receiver_is_told(
         expect(timeline).to_contain_text("payment.refunded")
 
         # Midtrans's own refund notification follows a moment later: the same refund.
-        for thread in threading.enumerate():
-            if thread.name.startswith("simulator-notify-"):
-                thread.join(timeout=15)
+        wait_for_simulator_notifications()
         run_worker()
         received = receiver.wait_for(2)  # item.purchased, then payment.refunded
         secret = signing_secret(app, project)

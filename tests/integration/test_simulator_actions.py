@@ -4,7 +4,6 @@ sends a moment later, and a refusal for a payment type Midtrans cannot refund.""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import requests
 from app.config import SIMULATOR_SERVER_KEY
 from app.extensions import db
 from app.models import PaymentEvent
-from tests.helpers import MERCHANT_URL, payment_row
+from tests.helpers import MERCHANT_URL, payment_row, wait_for_simulator_notifications
 from tests.integration.test_simulator import SIM, pay
 from tests.merchant_api import payment_url
 from tests.webhook_flow import payloads, point_webhooks_at
@@ -38,9 +37,7 @@ def paid(live_server, project):
         return created["purchase_id"]
 
     yield make
-    for thread in threading.enumerate():
-        if thread.name.startswith("simulator-notify-"):
-            thread.join(timeout=15)
+    wait_for_simulator_notifications()
 
 
 def midtrans(live_server: str, purchase_id: str, action: str, body=None) -> dict:
