@@ -26,11 +26,9 @@ from pathlib import Path
 
 import requests
 from machine import hardware
+from report import write_block
 
 WIB = timezone(timedelta(hours=7))
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "PERFORMANCE.md"
-MARK_START, MARK_END = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
 LIST_TARGET_MS, STATS_TARGET_MS, EXPORT_TARGET_MB = 20, 300, 150
 
 
@@ -210,14 +208,7 @@ def main() -> None:
     ]
     print("\n".join(lines[-1:]), flush=True)
     if args.write:
-        text = DOC.read_text()
-        block = MARK_START + "\n" + "\n".join(lines) + "\n" + MARK_END
-        if MARK_START in text:
-            head, rest = text.split(MARK_START, 1)
-            text = head + block + rest.split(MARK_END, 1)[1]
-        else:
-            text += "\n## Merchant API and CSV export at a million payments\n\n" + block + "\n"
-        DOC.write_text(text)
+        write_block("api-bench", lines, "## Merchant API and CSV export at a million payments")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import requests
 from machine import hardware
+from report import write_block
 from sqlalchemy import select
 
 from app import create_app
@@ -45,8 +46,6 @@ from app.services.checkout.handover import latest_link, link_url
 from app.services.checkout.status import apply_status, lock_payment
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "PERFORMANCE.md"
-MARK_START, MARK_END = "<!-- item-bench:start -->", "<!-- item-bench:end -->"
 FILE_BYTES = 25 * 1024 * 1024
 
 
@@ -220,15 +219,9 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if args.write:
-        text = DOC.read_text()
-        block = MARK_START + "\n" + "\n".join(lines) + "\n" + MARK_END
-        if MARK_START in text:
-            head, rest = text.split(MARK_START, 1)
-            text = head + block + rest.split(MARK_END, 1)[1]
-        else:
-            text += "\n## Items: the link page, the item checkout, a 25 MB download\n\n"
-            text += block + "\n"
-        DOC.write_text(text)
+        write_block(
+            "item-bench", lines, "## Items: the link page, the item checkout, a 25 MB download"
+        )
 
 
 if __name__ == "__main__":

@@ -39,10 +39,9 @@ from pathlib import Path
 import psycopg
 import requests
 from machine import hardware
+from report import write_block
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "PERFORMANCE.md"
-MARK_START, MARK_END = "<!-- limiter-bench:start -->", "<!-- limiter-bench:end -->"
 CREATE_PATH = "/api/platform/shop-payment"
 
 
@@ -210,16 +209,12 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if args.write:
-        text = DOC.read_text()
-        block = MARK_START + "\n" + "\n".join(lines) + "\n" + MARK_END
-        if MARK_START in text:
-            head, rest = text.split(MARK_START, 1)
-            text = head + block + rest.split(MARK_END, 1)[1]
-        else:
-            text += "\n## The rate limiter's cost on create and verify\n\n"
-            text += "How to rerun: `bench/limiter_bench.sh` (about 3 minutes).\n\n"
-            text += block + "\n"
-        DOC.write_text(text)
+        write_block(
+            "limiter-bench",
+            lines,
+            "## The rate limiter's cost on create and verify\n\n"
+            "How to rerun: `bench/limiter_bench.sh` (about 3 minutes).",
+        )
 
 
 if __name__ == "__main__":

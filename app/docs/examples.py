@@ -143,3 +143,34 @@ EXAMPLES: dict[str, Example] = {
         body={"qris": STATIC_QRIS, "amount": 25000, "fee_fixed": 1000},
     ),
 }
+
+# Verifying a delivery, as the page shows it (the tests run the Python one).
+WEBHOOK_VERIFY_PYTHON = '''import os
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+# whsec_…: the portal's Webhooks page shows it (Rotate makes a new one).
+webhook = Webhook(os.environ["LUNAS_WEBHOOK_SECRET"])
+
+
+def verified_event(body: bytes, headers: dict[str, str]) -> dict | None:
+    """The event Lunas sent, or None: a wrong signature, or a delivery over 5 minutes old."""
+    try:
+        return webhook.verify(body, headers)
+    except WebhookVerificationError:
+        return None'''
+
+WEBHOOK_VERIFY_NODE = """import { Webhook } from "standardwebhooks";
+
+// whsec_…: the portal's Webhooks page shows it. Standard Webhooks' Node library takes the
+// secret without its "whsec_" prefix.
+const webhook = new Webhook(process.env.LUNAS_WEBHOOK_SECRET.replace(/^whsec_/, ""));
+
+// body: the raw bytes as received (a string), before any JSON parsing.
+export function verifiedEvent(body, headers) {
+  try {
+    return webhook.verify(body, headers);
+  } catch {
+    return null; // a wrong signature, or a delivery over 5 minutes old
+  }
+}"""

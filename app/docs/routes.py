@@ -10,8 +10,9 @@ from flask import current_app, render_template
 
 from app.api.openapi import current_document
 from app.docs import bp
-from app.docs.examples import EXAMPLES, Example
+from app.docs.examples import EXAMPLES, WEBHOOK_VERIFY_NODE, WEBHOOK_VERIFY_PYTHON, Example
 from app.docs.snippets import LANGUAGES, curl, snippets
+from app.services.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 
 # The quick start: the first checkout, paid in the sandbox, and read back.
 QUICKSTART_CREATE = Example(
@@ -34,36 +35,6 @@ LIMIT_SETTINGS = (
     "RATE_LIMIT_VERIFY",
     "RATE_LIMIT_VERIFY_ADDRESS",
 )
-
-WEBHOOK_VERIFY_PYTHON = '''import os
-
-from standardwebhooks import Webhook, WebhookVerificationError
-
-# whsec_…: the portal's Webhooks page shows it (Rotate makes a new one).
-webhook = Webhook(os.environ["LUNAS_WEBHOOK_SECRET"])
-
-
-def verified_event(body: bytes, headers: dict[str, str]) -> dict | None:
-    """The event Lunas sent, or None: a wrong signature, or a delivery over 5 minutes old."""
-    try:
-        return webhook.verify(body, headers)
-    except WebhookVerificationError:
-        return None'''
-
-WEBHOOK_VERIFY_NODE = """import { Webhook } from "standardwebhooks";
-
-// whsec_…: the portal's Webhooks page shows it. Standard Webhooks' Node library takes the
-// secret without its "whsec_" prefix.
-const webhook = new Webhook(process.env.LUNAS_WEBHOOK_SECRET.replace(/^whsec_/, ""));
-
-// body: the raw bytes as received (a string), before any JSON parsing.
-export function verifiedEvent(body, headers) {
-  try {
-    return webhook.verify(body, headers);
-  } catch {
-    return null; // a wrong signature, or a delivery over 5 minutes old
-  }
-}"""
 
 
 @dataclass(frozen=True)
@@ -113,6 +84,9 @@ def index():
         verify_python=WEBHOOK_VERIFY_PYTHON,
         verify_node=WEBHOOK_VERIFY_NODE,
         simulator=current_app.config["MIDTRANS_SIMULATOR"],
+        idempotency_hours=f"{IDEMPOTENCY_RETENTION.total_seconds() / 3600:g}",
+        retries=len(current_app.config["WEBHOOK_RETRY_SCHEDULE"]),
+        retry_hours=round(sum(current_app.config["WEBHOOK_RETRY_SCHEDULE"]) / 3600),
     )
 
 

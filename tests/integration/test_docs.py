@@ -279,3 +279,10 @@ def test_the_keys_page_links_to_the_docs(client, mine):
     link = page.select_one("#docs-link")
     assert link is not None and link["href"] == "/docs#quick-start"
     assert client.get("/docs").status_code == 200
+
+
+def test_the_page_states_the_retry_schedule_and_idempotency_window_in_force(app, page):
+    schedule = app.config["WEBHOOK_RETRY_SCHEDULE"]
+    text = " ".join(page.get_text().split())
+    assert f"{len(schedule)} more attempts over about {round(sum(schedule) / 3600)} hours" in text
+    assert "within 24 hours answers with the first answer" in text
