@@ -10,7 +10,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+# The Bahasa Indonesia catalog, compiled from its source (app/i18n.py, scripts/translations.sh).
+CATALOG := translations/id/LC_MESSAGES/messages
+
+$(CATALOG).mo: $(CATALOG).po $(BIN)/.installed
+	BIN=$(BIN) scripts/translations.sh compile
+
+install: $(BIN)/.installed $(CATALOG).mo
 
 services:
 	scripts/ensure-services.sh

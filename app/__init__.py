@@ -8,14 +8,17 @@ import sqlite3
 from pathlib import Path
 
 from flask import Flask, render_template, request
+from flask_babel import gettext
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
+    error_pages,
     formatting,
     http_headers,
+    i18n,
     input_guard,
     models,  # noqa: F401  (registers every table with the metadata)
     rate_limits,
@@ -56,6 +59,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     rate_limits.install(app)
+    i18n.install(app)
     with app.app_context():
         _tune_sqlite(db.engine)
 
@@ -100,7 +104,10 @@ def _register_error_handlers(app: Flask) -> None:
             return buyer_not_found()
         return (
             render_template(
-                "error.html", status=exc.code, name=exc.name, description=exc.description
+                "error.html",
+                status=exc.code,
+                name=error_pages.status_name(exc.code, exc.name),
+                description=error_pages.status_description(exc),
             ),
             exc.code,
         )
@@ -110,9 +117,13 @@ def _register_error_handlers(app: Flask) -> None:
         # What a service (or the input guard) refuses: the API's envelope, or an error page.
         if wants_json():
             return from_service_error(exc)
-        name = HTTP_STATUS_CODES.get(exc.http_status, "Error")
+        name = error_pages.status_name(
+            exc.http_status, HTTP_STATUS_CODES.get(exc.http_status, "Error")
+        )
+        # The service's English template translated, then filled in with the API's values.
+        description = gettext(exc.template, **exc.params)
         page = render_template(
-            "error.html", status=exc.http_status, name=name, description=exc.message
+            "error.html", status=exc.http_status, name=name, description=description
         )
         return page, exc.http_status
 
@@ -121,7 +132,7 @@ def _register_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return error_response("internal_error", "internal error", 500)
-        return render_template("error.html", status=500, name="Internal Server Error"), 500
+        return render_template("error.html", status=500, name=error_pages.status_name(500, "")), 500
 
 
 def _register_user_loader() -> None:

@@ -14,9 +14,14 @@ class ServiceError(Exception):
     code = "invalid_request"
     http_status = 400
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, field: str | None = None, **params: object) -> None:
+        # `message` is English with %(name)s placeholders for `params`: the API answers the
+        # filled-in English, the portal translates the template and then fills it in
+        # (app/portal/context.py `reason`), so "%(minimum)s" reads the same in both languages.
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(self.message)
         self.field = field
 
     def details(self) -> dict[str, str]:
@@ -53,8 +58,10 @@ class InvalidQrisError(ValidationError):
 
     code = "invalid_qris"
 
-    def __init__(self, message: str, tag: str | None = None, field: str = "qris") -> None:
-        super().__init__(message, field)
+    def __init__(
+        self, message: str, tag: str | None = None, field: str = "qris", **params: object
+    ) -> None:
+        super().__init__(message, field, **params)
         self.tag = tag
 
     def details(self) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
@@ -321,3 +322,14 @@ def wait_for_simulator_notifications() -> None:
     for thread in threading.enumerate():
         if thread.name.startswith("simulator-notify-"):
             thread.join(timeout=15)
+
+
+def in_bahasa_indonesia(app, message: str, same: bool = False, **values: Any) -> str:
+    """The catalog's Bahasa Indonesia for an English message of the portal or the docs, read
+    through the app's compiled catalog, so an untranslated or unbuilt message fails (unless
+    `same`: a word that reads the same in both, like "Email")."""
+    with app.test_request_context(), force_locale("id"):
+        said = gettext(message, **values)
+    english = message % values if values else message
+    assert same or said != english, f"not translated: {message}"
+    return said

@@ -1,4 +1,5 @@
 from flask import Blueprint, current_app, g, render_template
+from flask_babel import gettext
 from werkzeug.exceptions import NotFound
 
 from app.errors import NotFoundError
@@ -22,9 +23,10 @@ def too_many(_exc):
     page = render_template(
         "error.html",
         status=429,
-        name="Too many attempts",
-        description="Too many attempts from your network in a short time. Wait a minute, "
-        "then try again.",
+        name=gettext("Too many attempts"),
+        description=gettext(
+            "Too many attempts from your network in a short time. Wait a minute, then try again."
+        ),
     )
     return page, 429
 
@@ -48,6 +50,7 @@ from app.portal import (  # noqa: E402,F401
     account,
     items,
     keys,
+    language,
     payment_actions,
     payments,
     projects,

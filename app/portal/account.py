@@ -8,11 +8,12 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.errors import ValidationError
 from app.portal import bp
-from app.portal.context import sentence
+from app.portal.context import reason
 from app.portal.forms import ButtonForm, ChangePasswordForm, ConfirmPasswordForm
 from app.portal.routes import LOCKED, safe_next, sign_out
 from app.services.accounts import login_throttle, sessions
@@ -56,7 +57,7 @@ def log_out_everywhere():
     ButtonForm().validate_on_submit()  # CSRFProtect has already checked the token
     sessions.end_all_sessions(current_user, sessions.EndReason.EVERYWHERE)
     sign_out()
-    flash("You have been logged out everywhere, including here.")
+    flash(gettext("You have been logged out everywhere, including here."))
     return redirect(url_for("portal.login"), 303)
 
 
@@ -64,10 +65,10 @@ def log_out_everywhere():
 @login_required
 def resend_verification():
     if current_user.email_verified:
-        flash("Your email address is already confirmed.")
+        flash(gettext("Your email address is already confirmed."))
     else:
         send_verification(current_user)
-        flash(f"We sent a new confirmation link to {current_user.email}.")
+        flash(gettext("We sent a new confirmation link to %(email)s.", email=current_user.email))
     return redirect(safe_next(request.form.get("next")), 303)
 
 
@@ -81,7 +82,7 @@ def account_password():
             change_password(current_user, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             field = form.new_password if exc.field == "new_password" else form.current_password
-            field.errors.append(sentence(exc.message))
+            field.errors.append(reason(exc))
         else:
             sessions.end_other_sessions(current_user, sessions.EndReason.PASSWORD_CHANGED)
             sessions.note_password_confirmed(current_user.session_token)
@@ -100,7 +101,7 @@ def confirm_password():
         email, address = current_user.email, request.remote_addr
         lock, slowdown = login_throttle.check(email, address)
         if lock is not None:
-            error = LOCKED[lock]
+            error = str(LOCKED[lock])
         else:
             if slowdown:
                 time.sleep(slowdown)
@@ -109,7 +110,7 @@ def confirm_password():
                 sessions.note_password_confirmed(current_user.session_token)
                 return redirect(safe_next(request.args.get("next")), 303)
             login_throttle.record_failure(email, address)
-            form.password.errors.append("That is not your password.")
+            form.password.errors.append(gettext("That is not your password."))
     return render_template(
         "portal/confirm_password.html", form=form, error=error, minutes=CONFIRM_MINUTES
     )

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, g, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from app.errors import ServiceError
 from app.models import Environment
 from app.services.accounts.projects import project_of_owner
 
@@ -47,8 +49,14 @@ def selected_environment() -> Environment:
 
 
 def sentence(message: str, end: str = ".") -> str:
-    """A service's message ("name must be …") as a sentence for a page."""
+    """A message ("name must be …") as a sentence for a page."""
     return message[:1].upper() + message[1:] + end
+
+
+def reason(exc: ServiceError, end: str = ".") -> str:
+    """A service's refusal as a sentence in the page's language: its English template
+    translated, then filled in with the same values the API's message has."""
+    return sentence(gettext(exc.template, **exc.params), end)
 
 
 def env_url(endpoint: str, **values) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -23,23 +24,29 @@ from app.models import MAX_AMOUNT, Item, PriceMode
 from app.models.item import SLUG_PATTERN
 from app.services.accounts.users import MIN_PASSWORD_LENGTH, normalize_email
 
-PASSWORD_LENGTH = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+# WTForms' Length fills in %(min)d and %(max)d from its own arguments.
+PASSWORD_LENGTH = lazy_gettext("Password must be at least %(min)d characters.")
+TOO_LONG = lazy_gettext("Field cannot be longer than %(max)d characters.")
+PASSWORDS_DIFFER = lazy_gettext("The passwords do not match.")
 
 
 class RegisterForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email address.")])
+    email = StringField(
+        lazy_gettext("Email"),
+        validators=[DataRequired(message=lazy_gettext("Enter your email address."))],
+    )
     password = PasswordField(
-        "Password",
+        lazy_gettext("Password"),
         validators=[
-            DataRequired("Choose a password."),
+            DataRequired(message=lazy_gettext("Choose a password.")),
             Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_LENGTH),
         ],
     )
     password_confirm = PasswordField(
-        "Confirm password",
+        lazy_gettext("Confirm password"),
         validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", message="The passwords do not match."),
+            DataRequired(message=lazy_gettext("Repeat the password.")),
+            EqualTo("password", message=PASSWORDS_DIFFER),
         ],
     )
 
@@ -47,37 +54,47 @@ class RegisterForm(FlaskForm):
         try:
             field.data = normalize_email(field.data)
         except ServiceValidationError:
-            raise ValidationError("Enter a valid email address.") from None
+            raise ValidationError(gettext("Enter a valid email address.")) from None
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email address.")])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    email = StringField(
+        lazy_gettext("Email"),
+        validators=[DataRequired(message=lazy_gettext("Enter your email address."))],
+    )
+    password = PasswordField(
+        lazy_gettext("Password"),
+        validators=[DataRequired(message=lazy_gettext("Enter your password."))],
+    )
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password.")]
+        lazy_gettext("Current password"),
+        validators=[DataRequired(message=lazy_gettext("Enter your current password."))],
     )
     new_password = PasswordField(
-        "New password",
+        lazy_gettext("New password"),
         validators=[
-            DataRequired("Choose a new password."),
+            DataRequired(message=lazy_gettext("Choose a new password.")),
             Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_LENGTH),
         ],
     )
     new_password_confirm = PasswordField(
-        "Confirm new password",
+        lazy_gettext("Confirm new password"),
         validators=[
-            DataRequired("Repeat the new password."),
-            EqualTo("new_password", message="The passwords do not match."),
+            DataRequired(message=lazy_gettext("Repeat the new password.")),
+            EqualTo("new_password", message=PASSWORDS_DIFFER),
         ],
     )
 
 
 class ProjectForm(FlaskForm):
-    name = StringField("Project name", validators=[DataRequired("Give the project a name.")])
-    store_url_template = StringField("Store URL template (optional)")
+    name = StringField(
+        lazy_gettext("Project name"),
+        validators=[DataRequired(message=lazy_gettext("Give the project a name."))],
+    )
+    store_url_template = StringField(lazy_gettext("Store URL template (optional)"))
 
 
 class NewProjectForm(ProjectForm):
@@ -87,38 +104,44 @@ class NewProjectForm(ProjectForm):
 
 
 class RotateSecretForm(FlaskForm):
-    revoke_old_now = BooleanField("Revoke the old secret at once (it has leaked)")
+    revoke_old_now = BooleanField(lazy_gettext("Revoke the old secret at once (it has leaked)"))
 
 
 class WebhookUrlForm(FlaskForm):
-    url = StringField("Webhook URL")
+    url = StringField(lazy_gettext("Webhook URL"))
 
 
 class ResendFailedForm(FlaskForm):
-    since = StringField("Failed deliveries created since (WIB)")
+    since = StringField(lazy_gettext("Failed deliveries created since (WIB)"))
 
 
 class ConfirmPasswordForm(FlaskForm):
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    password = PasswordField(
+        lazy_gettext("Password"),
+        validators=[DataRequired(message=lazy_gettext("Enter your password."))],
+    )
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email address.")])
+    email = StringField(
+        lazy_gettext("Email"),
+        validators=[DataRequired(message=lazy_gettext("Enter your email address."))],
+    )
 
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
+        lazy_gettext("New password"),
         validators=[
-            DataRequired("Choose a new password."),
+            DataRequired(message=lazy_gettext("Choose a new password.")),
             Length(min=MIN_PASSWORD_LENGTH, message=PASSWORD_LENGTH),
         ],
     )
     password_confirm = PasswordField(
-        "Confirm new password",
+        lazy_gettext("Confirm new password"),
         validators=[
-            DataRequired("Repeat the new password."),
-            EqualTo("password", message="The passwords do not match."),
+            DataRequired(message=lazy_gettext("Repeat the new password.")),
+            EqualTo("password", message=PASSWORDS_DIFFER),
         ],
     )
 
@@ -145,39 +168,47 @@ class ItemForm(FlaskForm):
     fields are the catalog's, shown on the field they name."""
 
     name = StringField(
-        "Name",
-        validators=[DataRequired("Give the item a name."), Length(max=200)],
+        lazy_gettext("Name"),
+        validators=[
+            DataRequired(message=lazy_gettext("Give the item a name.")),
+            Length(max=200, message=TOO_LONG),
+        ],
     )
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(
+        lazy_gettext("Description"), validators=[Optional(), Length(max=2000, message=TOO_LONG)]
+    )
     price_mode = SelectField(
-        "Price",
+        lazy_gettext("Price"),
         choices=[
-            SelectChoice(PriceMode.FIXED.value, "Fixed price"),
-            SelectChoice(PriceMode.FLEXIBLE.value, "Buyer chooses"),
+            SelectChoice(PriceMode.FIXED.value, lazy_gettext("Fixed price")),
+            SelectChoice(PriceMode.FLEXIBLE.value, lazy_gettext("Buyer chooses")),
         ],
         default=PriceMode.FIXED.value,
     )
-    price = StringField("Price (Rp)")
-    min_amount = StringField("Minimum (Rp)")
-    max_amount = StringField("Maximum (Rp, optional)")
-    allow_price_override = BooleanField("Your server may set another price at checkout")
+    price = StringField(lazy_gettext("Price (Rp)"))
+    min_amount = StringField(lazy_gettext("Minimum (Rp)"))
+    max_amount = StringField(lazy_gettext("Maximum (Rp, optional)"))
+    allow_price_override = BooleanField(
+        lazy_gettext("Your server may set another price at checkout")
+    )
     slug = StringField(
-        "Link name",
+        lazy_gettext("Link name"),
         validators=[
             Optional(),
-            Regexp(SLUG_PATTERN, message="3-64 characters of a-z, 0-9 and -."),
+            Regexp(SLUG_PATTERN, message=lazy_gettext("3-64 characters of a-z, 0-9 and -.")),
         ],
     )
-    stock = StringField("Stock (empty: unlimited)")
+    stock = StringField(lazy_gettext("Stock (empty: unlimited)"))
     # The stock as the form showed it: unchanged, it is not written back, so units taken by
     # checkouts while the form was open are not handed out again.
     stock_was = HiddenField()
-    active = BooleanField("On sale", default=True)
+    active = BooleanField(lazy_gettext("On sale"), default=True)
     delivery_text = TextAreaField(
-        "Hidden text for the buyer", validators=[Optional(), Length(max=10_000)]
+        lazy_gettext("Hidden text for the buyer"),
+        validators=[Optional(), Length(max=10_000, message=TOO_LONG)],
     )
-    image = FileField("Image (PNG, JPEG or WebP, up to 2 MB)")
-    delivery_file = FileField("File for the buyer (up to 25 MB)")
+    image = FileField(lazy_gettext("Image (PNG, JPEG or WebP, up to 2 MB)"))
+    delivery_file = FileField(lazy_gettext("File for the buyer (up to 25 MB)"))
 
     @staticmethod
     def values_of(item: Item) -> dict[str, Any]:
@@ -210,15 +241,17 @@ class ItemForm(FlaskForm):
     def validate_stock(self, field: StringField) -> None:
         text = (field.data or "").strip().replace(".", "")
         if text and not (text.isdigit() and int(text) <= MAX_STOCK):
-            raise ValidationError("Stock is a whole number of units, or empty for unlimited.")
+            raise ValidationError(
+                gettext("Stock is a whole number of units, or empty for unlimited.")
+            )
 
     def _amount(self, field: StringField, required: bool) -> None:
         try:
             amount = _rupiah(field.data)
         except ValueError:
-            raise ValidationError("Enter a whole number of Rupiah, at least 1.") from None
+            raise ValidationError(gettext("Enter a whole number of Rupiah, at least 1.")) from None
         if amount is None and required:
-            raise ValidationError("Enter the amount in Rupiah.")
+            raise ValidationError(gettext("Enter the amount in Rupiah."))
 
     def item_fields(self, creating: bool) -> dict[str, Any]:
         """The catalog's fields from a valid form."""
@@ -247,33 +280,34 @@ class ItemForm(FlaskForm):
 class QrisForm(FlaskForm):
     """Tools → QRIS: a code pasted or photographed; with an amount, its dynamic form."""
 
-    qris = TextAreaField("QRIS code (the text it holds)")
-    image = FileField("…or a picture of it (PNG, JPEG or WebP, up to 2 MB)")
-    amount = StringField("Amount (Rp)")
+    qris = TextAreaField(lazy_gettext("QRIS code (the text it holds)"))
+    image = FileField(lazy_gettext("…or a picture of it (PNG, JPEG or WebP, up to 2 MB)"))
+    amount = StringField(lazy_gettext("Amount (Rp)"))
     fee = SelectField(
-        "Fee for the buyer",
+        lazy_gettext("Fee for the buyer"),
         choices=[
-            SelectChoice("none", "No fee"),
-            SelectChoice("fixed", "Fixed (Rp)"),
-            SelectChoice("percent", "Percentage (%)"),
+            SelectChoice("none", lazy_gettext("No fee")),
+            SelectChoice("fixed", lazy_gettext("Fixed (Rp)")),
+            SelectChoice("percent", lazy_gettext("Percentage (%)")),
         ],
         default="none",
     )
-    fee_value = StringField("Fee")
+    fee_value = StringField(lazy_gettext("Fee"))
 
     def has_picture(self) -> bool:
         return bool(getattr(self.image.data, "filename", None))
 
     def validate_qris(self, field: TextAreaField) -> None:
         if not (field.data or "").strip() and not self.has_picture():
-            raise ValidationError("Paste the code's text or choose a picture of it.")
+            raise ValidationError(gettext("Paste the code's text or choose a picture of it."))
 
     def validate_amount(self, field: StringField) -> None:
         try:
             self.amount_value = _rupiah(field.data)
         except ValueError:
+            maximum = f"{MAX_AMOUNT:,}".replace(",", ".")
             raise ValidationError(
-                f"Write the amount in whole rupiah, from 1 to {MAX_AMOUNT:,}".replace(",", ".")
+                gettext("Write the amount in whole rupiah, from 1 to %(maximum)s", maximum=maximum)
             ) from None
 
     def validate_fee_value(self, field: StringField) -> None:
@@ -282,12 +316,14 @@ class QrisForm(FlaskForm):
         if self.fee.data == "none":
             return
         if not text:
-            raise ValidationError("Write the fee, or choose No fee.")
+            raise ValidationError(gettext("Write the fee, or choose No fee."))
         if self.fee.data == "fixed":
             try:
                 self.fee_fixed = _rupiah(text)
             except ValueError:
-                raise ValidationError("Write the fee in whole rupiah, e.g. 2.500.") from None
+                raise ValidationError(
+                    gettext("Write the fee in whole rupiah, e.g. 2.500.")
+                ) from None
             return
         try:
             percent = Decimal(text.removesuffix("%").strip().replace(",", "."))
@@ -299,5 +335,7 @@ class QrisForm(FlaskForm):
             or not 0 < percent <= 100
             or ((percent * 100) % 1)
         ):
-            raise ValidationError("Write a percentage more than 0 and at most 100, e.g. 0,7.")
+            raise ValidationError(
+                gettext("Write a percentage more than 0 and at most 100, e.g. 0,7.")
+            )
         self.fee_percent = percent

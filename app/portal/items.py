@@ -8,13 +8,14 @@ import io
 
 import segno
 from flask import abort, flash, redirect, render_template, request, send_file
+from flask_babel import gettext
 from werkzeug.datastructures import FileStorage
 
 from app.errors import ServiceError
 from app.input_guard import accepts_upload
 from app.models import Environment, Item, Project
 from app.portal import bp
-from app.portal.context import env_url, project_page, sentence
+from app.portal.context import env_url, project_page, reason
 from app.portal.forms import ItemForm
 from app.services.items import catalog
 from app.services.items.media import MAX_DELIVERY_BYTES, MAX_IMAGE_BYTES, MULTIPART_OVERHEAD
@@ -80,7 +81,7 @@ def edit_item(project: Project, env: Environment, item_id: str):
 @project_page
 def archive_item(project: Project, env: Environment, item_id: str):
     item = catalog.archive_item(ProjectEnvironment(project.id, env), item_id)
-    flash(f"{item.name} is archived: its link now says it is not available.")
+    flash(gettext("%(name)s is archived: its link now says it is not available.", name=item.name))
     return redirect(env_url("portal.items"), 303)
 
 
@@ -88,7 +89,7 @@ def archive_item(project: Project, env: Environment, item_id: str):
 @project_page
 def remove_item_image(project: Project, env: Environment, item_id: str):
     catalog.remove_image(ProjectEnvironment(project.id, env), item_id)
-    flash("Image removed.")
+    flash(gettext("Image removed."))
     return redirect(env_url("portal.edit_item", item_id=item_id), 303)
 
 
@@ -96,7 +97,7 @@ def remove_item_image(project: Project, env: Environment, item_id: str):
 @project_page
 def remove_item_delivery(project: Project, env: Environment, item_id: str):
     catalog.remove_delivery(ProjectEnvironment(project.id, env), item_id)
-    flash("Delivery removed: download links already given stop working.")
+    flash(gettext("Delivery removed: download links already given stop working."))
     return redirect(env_url("portal.edit_item", item_id=item_id), 303)
 
 
@@ -125,20 +126,26 @@ def _save_files(scope: ProjectEnvironment, item: Item, form: ItemForm) -> None:
         ("image", catalog.put_image, form.image.data),
         ("delivery file", catalog.put_delivery_file, form.delivery_file.data),
     )
-    for label, put, upload in uploads:
+    for kind, put, upload in uploads:
         if not isinstance(upload, FileStorage) or not upload.filename:
             continue
         try:
             put(scope, item.item_id, upload.stream, upload.filename)
         except ServiceError as exc:
-            flash(f"The {label} was not saved: {sentence(exc.message)}")
-    flash(f"{item.name} is saved.")
+            flash(_not_saved(kind, exc))
+    flash(gettext("%(name)s is saved.", name=item.name))
+
+
+def _not_saved(kind: str, exc: ServiceError) -> str:
+    if kind == "image":
+        return gettext("The image was not saved: %(reason)s", reason=reason(exc))
+    return gettext("The delivery file was not saved: %(reason)s", reason=reason(exc))
 
 
 def _show_refusal(form: ItemForm, exc: ServiceError) -> None:
     name = _FORM_FIELDS.get(exc.field or "", exc.field or "")
     field = getattr(form, name, None) if name else None
     if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, sentence(exc.message)]
+        field.errors = [*field.errors, reason(exc)]
     else:
-        form.form_errors.append(sentence(exc.message))
+        form.form_errors.append(reason(exc))

@@ -4,12 +4,13 @@ once, in the POST's own response) and revoke."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template
+from flask_babel import gettext
 
 from app.errors import ValidationError
 from app.models import Environment, Project
 from app.portal import bp
 from app.portal.account import recent_password_required
-from app.portal.context import env_url, project_page, sentence
+from app.portal.context import env_url, project_page, reason
 from app.portal.forms import RotateSecretForm
 from app.services.accounts.credentials import (
     EmailNotVerifiedError,
@@ -39,7 +40,7 @@ def rotate_key(project: Project, env: Environment):
     try:
         issued = rotate_project_secret(project.id, env, revoke_old_now=form.revoke_old_now.data)
     except (EmailNotVerifiedError, ProductionNotApprovedError) as exc:
-        flash(sentence(exc.message))
+        flash(reason(exc))
         return redirect(env_url("portal.keys"), 303)
     # Rendered, not redirected: the secret exists in plain text only in this response (sent
     # with no-store), never in the session, a flash message, a URL or a log.
@@ -52,9 +53,11 @@ def revoke_key(project: Project, env: Environment, secret_id: int):
     try:
         revoked = revoke_secret(project.id, env, secret_id)
     except ValidationError as exc:
-        flash(sentence(exc.message, "; nothing changed."))
+        flash(gettext("%(reason)s; nothing changed.", reason=reason(exc, "")))
     else:
-        flash(f"Secret {revoked.hint} revoked: the API refuses it from now on.")
+        flash(
+            gettext("Secret %(hint)s revoked: the API refuses it from now on.", hint=revoked.hint)
+        )
     return redirect(env_url("portal.keys"), 303)
 
 

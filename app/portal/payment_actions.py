@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from app.errors import ServiceError
 from app.formatting import format_rupiah
 from app.models import Environment, FulfilmentStatus, Project, RefundStatus
 from app.portal import bp
-from app.portal.context import env_url, project_page, sentence
+from app.portal.context import env_url, project_page, reason
 from app.services.checkout import handover
 from app.services.payments.cancel import cancel_payment
 from app.services.payments.fulfilment import set_fulfilment
@@ -53,32 +54,50 @@ def _confirm(confirmation: Confirmation, purchase_id: str):
 def refund_from_portal(project: Project, env: Environment, purchase_id: str):
     scope = PaymentScope(project.id, env)
     payment = find_payment(scope, purchase_id)
-    reason = request.form.get("reason", "").strip() or None
+    why = request.form.get("reason", "").strip() or None
     raw_amount = request.form.get("amount", "").strip().replace(".", "")
     if raw_amount and not (raw_amount.isdigit() and len(raw_amount) <= MAX_AMOUNT_DIGITS):
-        flash("Refund amount must be a whole number of Rupiah (or empty for all that is left).")
+        flash(
+            gettext(
+                "Refund amount must be a whole number of Rupiah (or empty for all that is left)."
+            )
+        )
         return _back(purchase_id)
-    if reason is not None and len(reason) > MAX_REASON:
-        flash(f"The reason can be at most {MAX_REASON} characters.")
+    if why is not None and len(why) > MAX_REASON:
+        flash(
+            ngettext(
+                "The reason can be at most %(num)d character.",
+                "The reason can be at most %(num)d characters.",
+                MAX_REASON,
+            )
+        )
         return _back(purchase_id)
     amount = int(raw_amount) if raw_amount else None
     if not request.form.get("confirmed"):
         left = remaining(payment)
         shown = format_rupiah(amount if amount is not None else left)
-        summary = (
-            f"Give {shown} back to {payment.buyer_email} for order {payment.order_id} "
-            f"({format_rupiah(left)} is left to refund)."
+        summary = [
+            gettext(
+                "Give %(amount)s back to %(email)s for order %(order_id)s "
+                "(%(left)s is left to refund).",
+                amount=shown,
+                email=payment.buyer_email,
+                order_id=payment.order_id,
+                left=format_rupiah(left),
+            )
+        ]
+        if why:
+            summary.append(gettext("Reason: %(reason)s", reason=why))
+        summary.append(
+            gettext("Midtrans sends the money back to how the buyer paid; it cannot be undone.")
         )
-        if reason:
-            summary += f" Reason: {reason}"
         return _confirm(
             Confirmation(
-                "Refund this payment?",
-                summary + " Midtrans sends the money back to how the buyer paid; it cannot "
-                "be undone.",
-                f"Refund {shown}",
+                gettext("Refund this payment?"),
+                " ".join(summary),
+                gettext("Refund %(amount)s", amount=shown),
                 "portal.refund_from_portal",
-                {"amount": raw_amount, "reason": reason or ""},
+                {"amount": raw_amount, "reason": why or ""},
             ),
             purchase_id,
         )
@@ -86,18 +105,28 @@ def refund_from_portal(project: Project, env: Environment, purchase_id: str):
         made, _ = refund_payment(
             scope,
             purchase_id,
-            RefundAsked(amount=amount, reason=reason, requested_by=_by(current_user)),
+            RefundAsked(amount=amount, reason=why, requested_by=_by(current_user)),
         )
     except ServiceError as exc:
-        flash(f"Not refunded: {sentence(exc.message)}")
+        flash(gettext("Not refunded: %(reason)s", reason=reason(exc)))
         return _back(purchase_id)
     if made.status == RefundStatus.PENDING:
         flash(
-            f"Refund {made.id} of {format_rupiah(made.amount)} was sent; Midtrans has not "
-            "confirmed it yet. Lunas keeps asking and shows the outcome here."
+            gettext(
+                "Refund %(id)s of %(amount)s was sent; Midtrans has not confirmed it yet. "
+                "Lunas keeps asking and shows the outcome here.",
+                id=made.id,
+                amount=format_rupiah(made.amount),
+            )
         )
     else:
-        flash(f"Refunded {format_rupiah(made.amount)} (refund {made.id}).")
+        flash(
+            gettext(
+                "Refunded %(amount)s (refund %(id)s).",
+                amount=format_rupiah(made.amount),
+                id=made.id,
+            )
+        )
     return _back(purchase_id)
 
 
@@ -109,12 +138,15 @@ def cancel_from_portal(project: Project, env: Environment, purchase_id: str):
     if not request.form.get("confirmed"):
         return _confirm(
             Confirmation(
-                "Cancel this checkout?",
-                f"Order {payment.order_id} ({format_rupiah(payment.amount)}) can no longer be "
-                "paid: Midtrans ends the transaction, and the buyer's payment link stops "
-                "leading to Midtrans. If the buyer pays anyway on a page they had open, that "
-                "payment is still applied.",
-                "Cancel checkout",
+                gettext("Cancel this checkout?"),
+                gettext(
+                    "Order %(order_id)s (%(amount)s) can no longer be paid: Midtrans ends the "
+                    "transaction, and the buyer's payment link stops leading to Midtrans. If the "
+                    "buyer pays anyway on a page they had open, that payment is still applied.",
+                    order_id=payment.order_id,
+                    amount=format_rupiah(payment.amount),
+                ),
+                gettext("Cancel checkout"),
                 "portal.cancel_from_portal",
                 {},
             ),
@@ -123,9 +155,9 @@ def cancel_from_portal(project: Project, env: Environment, purchase_id: str):
     try:
         cancel_payment(scope, purchase_id, requested_by=_by(current_user))
     except ServiceError as exc:
-        flash(f"Not cancelled: {sentence(exc.message)}")
+        flash(gettext("Not cancelled: %(reason)s", reason=reason(exc)))
     else:
-        flash("Checkout cancelled.")
+        flash(gettext("Checkout cancelled."))
     return _back(purchase_id)
 
 
@@ -137,10 +169,13 @@ def complete_from_portal(project: Project, env: Environment, purchase_id: str):
     if not request.form.get("confirmed"):
         return _confirm(
             Confirmation(
-                "Mark this order completed?",
-                f"Order {payment.order_id} is recorded as delivered. That is final: it cannot "
-                "be changed back afterwards.",
-                "Mark completed",
+                gettext("Mark this order completed?"),
+                gettext(
+                    "Order %(order_id)s is recorded as delivered. That is final: it cannot be "
+                    "changed back afterwards.",
+                    order_id=payment.order_id,
+                ),
+                gettext("Mark completed"),
                 "portal.complete_from_portal",
                 {},
             ),
@@ -151,9 +186,9 @@ def complete_from_portal(project: Project, env: Environment, purchase_id: str):
             scope, purchase_id, FulfilmentStatus.COMPLETED, requested_by=_by(current_user)
         )
     except ServiceError as exc:
-        flash(f"Not marked completed: {sentence(exc.message)}")
+        flash(gettext("Not marked completed: %(reason)s", reason=reason(exc)))
     else:
-        flash("Order marked completed.")
+        flash(gettext("Order marked completed."))
     return _back(purchase_id)
 
 
@@ -166,10 +201,14 @@ def reissue_delivery_link(project: Project, env: Environment, purchase_id: str):
     try:
         link = handover.reissue(payment)
     except ServiceError as exc:
-        flash(f"No new link: {sentence(exc.message)}")
+        flash(gettext("No new link: %(reason)s", reason=reason(exc)))
     else:
         flash(
-            f"New download link: {handover.link_url(link)} — send it to {payment.buyer_email}. "
-            "The buyer's payment page shows it too; the old link no longer works."
+            gettext(
+                "New download link: %(url)s — send it to %(email)s. The buyer's payment page "
+                "shows it too; the old link no longer works.",
+                url=handover.link_url(link),
+                email=payment.buyer_email,
+            )
         )
     return _back(purchase_id)

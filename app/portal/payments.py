@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import Response, abort, render_template, request, stream_with_context
+from flask_babel import format_date, gettext, lazy_gettext
 
 from app.clock import EARLIEST_DAY, LATEST_DAY, WIB, parse_date, start_of_day_utc, today_wib
 from app.midtrans.payment_types import REFUNDABLE_PAYMENT_TYPES
@@ -26,12 +27,12 @@ from app.services.reporting.payments import PUBLIC_STATUSES, PaymentFilters
 MAX_SEARCH_LENGTH = 254
 # What each kind of timeline event (PaymentEvent.source) is called on the payment page.
 EVENT_LABELS = {
-    "notification": "Midtrans notification",
-    "janitor": "Status check with Midtrans (Get Status)",
-    "refund": "Refund",
-    "refund_check": "Refund checked with Midtrans",
-    "cancel": "Cancelled",
-    "fulfilment": "Order fulfilment",
+    "notification": lazy_gettext("Midtrans notification"),
+    "janitor": lazy_gettext("Status check with Midtrans (Get Status)"),
+    "refund": lazy_gettext("Refund"),
+    "refund_check": lazy_gettext("Refund checked with Midtrans"),
+    "cancel": lazy_gettext("Cancelled"),
+    "fulfilment": lazy_gettext("Order fulfilment"),
 }
 
 
@@ -133,24 +134,28 @@ def read_filters(args) -> tuple[PaymentFilters, dict[str, str], list[str]]:
             status = PaymentStatus(raw_status)
             applied["status"] = raw_status
         else:
-            problems.append(f"“{raw_status[:40]}” is not a payment status: showing every status.")
+            problems.append(
+                gettext(
+                    "“%(status)s” is not a payment status: showing every status.",
+                    status=raw_status[:40],
+                )
+            )
     days = {}
-    for name, label in (("from", "From"), ("to", "To")):
+    for name in ("from", "to"):
         raw = args.get(name, "").strip()
         day = parse_date(raw)
         if raw and day is None:
-            problems.append(
-                f"{label} must be a date as YYYY-MM-DD between {EARLIEST_DAY} and "
-                f"{LATEST_DAY}: “{raw[:40]}” was ignored."
-            )
+            problems.append(_not_a_date(name, raw[:40]))
         elif day is not None:
             days[name] = day
             applied[name] = day.isoformat()
     if "from" in days and "to" in days and days["from"] > days["to"]:
-        problems.append("From is after To: no payment can match.")
+        problems.append(gettext("From is after To: no payment can match."))
     search = args.get("q", "").strip() or None
     if search and (len(search) > MAX_SEARCH_LENGTH or any(ord(ch) < 32 for ch in search)):
-        problems.append("That search is not an order id, purchase id or email: it was ignored.")
+        problems.append(
+            gettext("That search is not an order id, purchase id or email: it was ignored.")
+        )
         search = None
     if search:
         applied["q"] = search
@@ -168,9 +173,27 @@ def _cursor_arg(name: str, problems: list[str]) -> Cursor | None:
         return reports.KEYSET.read(request.args.get(name), name)
     except InvalidCursorError:
         problems.append(
-            f"That page link ({name}) is not valid (any more): showing the newest payments."
+            gettext(
+                "That page link (%(name)s) is not valid (any more): showing the newest payments.",
+                name=name,
+            )
         )
         return None
+
+
+def _not_a_date(name: str, raw: str) -> str:
+    values = {"earliest": EARLIEST_DAY, "latest": LATEST_DAY, "value": raw}
+    if name == "from":
+        return gettext(
+            "From must be a date as YYYY-MM-DD between %(earliest)s and %(latest)s: "
+            "“%(value)s” was ignored.",
+            **values,
+        )
+    return gettext(
+        "To must be a date as YYYY-MM-DD between %(earliest)s and %(latest)s: "
+        "“%(value)s” was ignored.",
+        **values,
+    )
 
 
 # -- the chart -------------------------------------------------------------------------------
@@ -225,7 +248,7 @@ def bar_chart(days: list[DayTotals], values, money: bool = False) -> Chart:
             bars.append(Bar(left, PLOT_TOP + PLOT_HEIGHT - height, bar_width, height))
         # Today and every seventh day before it (the same weekday) are labelled.
         weekly = (len(days) - 1 - index) % 7 == 0
-        label = f"{day.day.day} {day.day:%b}" if weekly else None
+        label = format_date(day.day, "d MMM") if weekly else None
         slots.append(Slot(day, x, bars, label))
     ticks = [(PLOT_TOP + PLOT_HEIGHT * (1 - step / 4), top * step // 4) for step in range(5)]
     return Chart(slots, ticks, money, slot_width=slot_width)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 
 from app.errors import ValidationError
 from app.models import Environment, Project
 from app.portal import bp
-from app.portal.context import project_page, sentence
+from app.portal.context import project_page, reason
 from app.portal.forms import NewProjectForm, ProjectForm
 from app.security import random_token
 from app.services.accounts.projects import (
@@ -24,7 +25,7 @@ from app.services.accounts.projects import (
 )
 
 _CREATION_TOKEN = re.compile(r"[A-Za-z0-9]{32}")
-ALREADY_CREATED = (
+ALREADY_CREATED = lazy_gettext(
     "This project was already created (the form was sent again). Its secrets were shown once: "
     "if you did not copy them, rotate them on the Keys page."
 )
@@ -56,10 +57,10 @@ def new_project():
                 creation_token=token if _CREATION_TOKEN.fullmatch(token) else None,
             )
         except ProjectAlreadyCreatedError as exc:
-            flash(ALREADY_CREATED)
+            flash(str(ALREADY_CREATED))
             return redirect(url_for("portal.project_overview", project_id=exc.project.id), 303)
         except ValidationError as exc:
-            _field_for(form, exc).errors.append(sentence(exc.message))
+            _field_for(form, exc).errors.append(reason(exc))
         else:
             # The secrets exist in plain text only in this response (sent with no-store).
             keys = [(environment, created.keys[environment]) for environment in Environment]
@@ -81,9 +82,9 @@ def project_settings(project: Project, env: Environment):
         try:
             update_project(project, form.name.data, form.store_url_template.data or None)
         except ValidationError as exc:
-            _field_for(form, exc).errors.append(sentence(exc.message))
+            _field_for(form, exc).errors.append(reason(exc))
         else:
-            flash("Project saved.")
+            flash(gettext("Project saved."))
             return redirect(url_for("portal.project_settings", project_id=project.id, env=env))
     return render_template("portal/project_settings.html", form=form)
 
@@ -94,8 +95,11 @@ def archive(project: Project, env: Environment):
     # CSRFProtect has already refused a POST without a valid token (400).
     archive_project(project)
     flash(
-        f"{project.name} is archived: no new checkout starts; payments already made still "
-        "settle and their webhooks still go out. Restore it here at any time."
+        gettext(
+            "%(name)s is archived: no new checkout starts; payments already made still settle "
+            "and their webhooks still go out. Restore it here at any time.",
+            name=project.name,
+        )
     )
     return redirect(url_for("portal.project_settings", project_id=project.id, env=env), 303)
 
@@ -104,7 +108,7 @@ def archive(project: Project, env: Environment):
 @project_page
 def restore(project: Project, env: Environment):
     restore_project(project)
-    flash(f"{project.name} is restored.")
+    flash(gettext("%(name)s is restored.", name=project.name))
     return redirect(url_for("portal.project_settings", project_id=project.id, env=env), 303)
 
 

@@ -4,10 +4,12 @@ email confirmation. None of them needs a session."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from app.errors import ValidationError
 from app.portal import bp
+from app.portal.context import reason
 from app.portal.forms import ForgotPasswordForm, ResetPasswordForm
 from app.portal.routes import sign_out
 from app.services.accounts import tokens
@@ -40,13 +42,13 @@ def reset_password_page(token: str):
         try:
             user = reset_password(token, form.password.data)
         except ValidationError as exc:
-            form.password.errors.append(exc.message)
+            form.password.errors.append(reason(exc))
         else:
             if user is None:  # used by another request meanwhile
                 return render_template("portal/password_reset.html", form=None), 400, NO_STORE
             if current_user.is_authenticated:
                 sign_out()  # every session ended, this browser's too
-            flash("Password changed, and every session of the account has ended. Log in.")
+            flash(gettext("Password changed, and every session of the account has ended. Log in."))
             return redirect(url_for("portal.login"), 303)
     return render_template("portal/password_reset.html", form=form), 200, NO_STORE
 

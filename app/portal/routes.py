@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
 
 from app.errors import ServiceError, ValidationError
 from app.models import User
 from app.portal import bp
-from app.portal.context import sentence
+from app.portal.context import reason
 from app.portal.forms import LoginForm, RegisterForm
 from app.rate_limits import address_and, rate_limit
 from app.services.accounts import invitations, login_throttle, sessions
@@ -18,12 +19,13 @@ from app.services.accounts.login_throttle import Lock
 from app.services.accounts.recovery import send_verification
 from app.services.accounts.users import EmailTakenError, authenticate
 
-DUPLICATE_EMAIL = "An account with this email already exists."
-BAD_LOGIN = "Invalid email or password."
+DUPLICATE_EMAIL = lazy_gettext("An account with this email already exists.")
+BAD_LOGIN = lazy_gettext("Invalid email or password.")
 LOCKED = {
-    Lock.PAIR: "Too many failed attempts for this email from your network. "
-    "Try again in 15 minutes.",
-    Lock.EMAIL: "Too many failed attempts for this email. Try again in 15 minutes.",
+    Lock.PAIR: lazy_gettext(
+        "Too many failed attempts for this email from your network. Try again in 15 minutes."
+    ),
+    Lock.EMAIL: lazy_gettext("Too many failed attempts for this email. Try again in 15 minutes."),
 }
 
 
@@ -73,7 +75,7 @@ def register():
         invitation = invitations.check_may_register(token)
     except ServiceError as exc:
         # Closed, or by invitation without a usable one: say so, and show no form.
-        return render_template("portal/register_refused.html", reason=sentence(exc.message)), 403
+        return render_template("portal/register_refused.html", reason=reason(exc)), 403
     form = RegisterForm()
     if invitation is not None and invitation.email and not form.is_submitted():
         form.email.data = invitation.email
@@ -81,22 +83,25 @@ def register():
         try:
             user = invitations.register(form.email.data, form.password.data, token)
         except EmailTakenError:
-            form.email.errors.append(DUPLICATE_EMAIL)
+            form.email.errors.append(str(DUPLICATE_EMAIL))
         except ValidationError as exc:
             field = form.password if exc.field == "password" else form.email
-            field.errors.append(exc.message)
+            field.errors.append(reason(exc))
         except ServiceError as exc:
             if exc.field == "email":  # an invitation for another address
-                form.email.errors.append(sentence(exc.message))
+                form.email.errors.append(reason(exc))
             else:  # the link was used or withdrawn since the form was shown
-                reason = sentence(exc.message)
-                return render_template("portal/register_refused.html", reason=reason), 403
+                refused = reason(exc)
+                return render_template("portal/register_refused.html", reason=refused), 403
         else:
             send_verification(user)
             sign_in(user)
             flash(
-                f"Welcome! We sent a link to {user.email}: open it to confirm your address. "
-                "Sandbox works now; production keys wait until then."
+                gettext(
+                    "Welcome! We sent a link to %(email)s: open it to confirm your address. "
+                    "Sandbox works now; production keys wait until then.",
+                    email=user.email,
+                )
             )
             return redirect(url_for("portal.projects"))
     return render_template("portal/register.html", form=form, invitation=invitation)
@@ -114,11 +119,12 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     error = None
+    status = 200
     if form.validate_on_submit():
         email, address = form.email.data, request.remote_addr
         lock, slowdown = login_throttle.check(email, address)
         if lock is not None:
-            error = LOCKED[lock]
+            error, status = str(LOCKED[lock]), 429
         else:
             if slowdown:
                 # Many failures from this address (perhaps a whole office): slowed, not refused.
@@ -126,12 +132,11 @@ def login():
             user = authenticate(email, form.password.data)
             if user is None:
                 login_throttle.record_failure(email, address)
-                error = BAD_LOGIN
+                error = str(BAD_LOGIN)
             else:
                 login_throttle.clear_failures(email, address)
                 sign_in(user)
                 return redirect(safe_next(request.args.get("next")))
-    status = 429 if error in LOCKED.values() else 200
     registration_open = invitations.policy() is invitations.Policy.OPEN
     page = render_template(
         "portal/login.html", form=form, error=error, registration_open=registration_open

@@ -7,12 +7,13 @@ from __future__ import annotations
 import io
 
 from flask import abort, render_template, request, send_file
+from flask_babel import gettext
 from flask_login import login_required
 
 from app.errors import InvalidQrisError, ServiceError
 from app.input_guard import accepts_upload
 from app.portal import bp
-from app.portal.context import sentence
+from app.portal.context import reason
 from app.portal.forms import QrisForm
 from app.services.qris import scan, tools
 
@@ -30,13 +31,13 @@ def qris_tool():
         try:
             code = _code_of(form)
             if converting and form.amount_value is None:
-                form.amount.errors.append("Write the amount to put in the code.")
+                form.amount.errors.append(gettext("Write the amount to put in the code."))
             elif converting:
                 fee = tools.fee_of(form.fee_fixed, form.fee_percent)
                 result = tools.convert(code, form.amount_value, fee)
         except ServiceError as exc:
             field = form.image if exc.field == "image" else form.qris
-            field.errors.append(sentence(exc.message))
+            field.errors.append(reason(exc))
     shown = result.code if result else code  # the fields of what the merchant will print
     return render_template(
         "portal/qris.html",

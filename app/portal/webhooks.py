@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from app.clock import format_wib, parse_wib_datetime
 from app.errors import ValidationError
 from app.models import DeliveryStatus, Environment, EventType, Project
 from app.portal import bp
 from app.portal.account import recent_password_required
-from app.portal.context import env_url, project_page, sentence
+from app.portal.context import env_url, project_page, reason
 from app.portal.forms import ResendFailedForm, WebhookUrlForm
 from app.services.outbox import log
 from app.services.outbox.circuit import FAILURES_TO_OPEN
@@ -39,7 +40,7 @@ def webhooks(project: Project, env: Environment):
         try:
             released = set_endpoint_url(project.id, env, form.url.data)
         except ValidationError as exc:
-            form.url.errors.append(sentence(exc.message))
+            form.url.errors.append(reason(exc))
         else:
             flash(_saved_message(bool(form.url.data.strip()), len(released)))
             return redirect(env_url("portal.webhooks"), 303)
@@ -48,15 +49,15 @@ def webhooks(project: Project, env: Environment):
 
 # What each event is, on the webhooks page's checkboxes (SPEC §11.6).
 EVENT_DESCRIPTIONS = {
-    EventType.ITEM_PURCHASED: "a payment is settled: the money is in",
-    EventType.PAYMENT_REFUNDED: "a refund (full or partial) went through",
-    EventType.PAYMENT_REVERSED: "Midtrans reversed a settled payment",
-    EventType.PAYMENT_EXPIRED: "a checkout expired unpaid",
-    EventType.PAYMENT_CANCELLED: "a checkout was cancelled",
-    EventType.REFUND_FAILED: "Midtrans refused a refund",
-    EventType.ORDER_COMPLETED: "an order was marked completed",
-    EventType.ORDER_CANCELLED: "an order was marked cancelled",
-    EventType.TEST: "test events (Send test event always sends one, chosen or not)",
+    EventType.ITEM_PURCHASED: lazy_gettext("a payment is settled: the money is in"),
+    EventType.PAYMENT_REFUNDED: lazy_gettext("a refund (full or partial) went through"),
+    EventType.PAYMENT_REVERSED: lazy_gettext("Midtrans reversed a settled payment"),
+    EventType.PAYMENT_EXPIRED: lazy_gettext("a checkout expired unpaid"),
+    EventType.PAYMENT_CANCELLED: lazy_gettext("a checkout was cancelled"),
+    EventType.REFUND_FAILED: lazy_gettext("Midtrans refused a refund"),
+    EventType.ORDER_COMPLETED: lazy_gettext("an order was marked completed"),
+    EventType.ORDER_CANCELLED: lazy_gettext("an order was marked cancelled"),
+    EventType.TEST: lazy_gettext("test events (Send test event always sends one, chosen or not)"),
 }
 
 
@@ -66,10 +67,13 @@ def webhook_events(project: Project, env: Environment):
     try:
         events = parse_event_names(request.form.getlist("events"))
     except ValidationError as exc:
-        flash(sentence(exc.message))
+        flash(reason(exc))
     else:
         configure_endpoint(project.id, env, events=events)
-        flash("Event types saved." if events else "Event types saved: no event is sent now.")
+        if events:
+            flash(gettext("Event types saved."))
+        else:
+            flash(gettext("Event types saved: no event is sent now."))
     return redirect(env_url("portal.webhooks"), 303)
 
 
@@ -97,16 +101,27 @@ def send_test_webhook(project: Project, env: Environment):
     try:
         delivery = send_test_event(project.id, env)
     except ValidationError:
-        flash("No webhook URL is set for this environment: save one before sending a test event.")
+        flash(
+            gettext(
+                "No webhook URL is set for this environment: save one before sending a test event."
+            )
+        )
         return redirect(env_url("portal.webhooks"), 303)
     except TooManyTestEventsError as exc:
         flash(
-            f"Too many test events: at most {MAX_PER_WINDOW} a minute for this environment. "
-            f"Nothing was sent; try again in {exc.retry_after} seconds."
+            gettext(
+                "Too many test events: at most %(limit)s a minute for this environment. "
+                "Nothing was sent; try again in %(seconds)s seconds.",
+                limit=MAX_PER_WINDOW,
+                seconds=exc.retry_after,
+            )
         )
         return redirect(env_url("portal.webhooks"), 303)
     flash(
-        f"Test event {delivery.id} queued; it is attempted once, and this page shows how it went."
+        gettext(
+            "Test event %(id)s queued; it is attempted once, and this page shows how it went.",
+            id=delivery.id,
+        )
     )
     return redirect(env_url("portal.delivery_detail", delivery_id=delivery.id), 303)
 
@@ -143,11 +158,21 @@ def resend_failed_deliveries(project: Project, env: Environment):
     form = ResendFailedForm()
     since = parse_wib_datetime(form.since.data) if form.validate_on_submit() else None
     if since is None:
-        flash("Enter the time to resend from, e.g. 2026-11-22 08:00 (WIB); nothing was resent.")
+        flash(
+            gettext(
+                "Enter the time to resend from, e.g. 2026-11-22 08:00 (WIB); nothing was resent."
+            )
+        )
         return redirect(env_url("portal.deliveries", status="failed"), 303)
     count = resend_failed_since(project.id, env, since)
-    noun = "delivery" if count == 1 else "deliveries"
-    flash(f"{count} failed {noun} created since {format_wib(since)} queued to be sent again.")
+    flash(
+        ngettext(
+            "%(num)d failed delivery created since %(since)s queued to be sent again.",
+            "%(num)d failed deliveries created since %(since)s queued to be sent again.",
+            count,
+            since=format_wib(since),
+        )
+    )
     return redirect(env_url("portal.deliveries"), 303)
 
 
@@ -175,12 +200,12 @@ def resend_delivery(project: Project, env: Environment, delivery_id: str):
     try:
         delivery = resend_in_project(project.id, env, delivery_id)
     except ValidationError:
-        flash("This event is being delivered right now; resend it once this attempt ends.")
+        flash(gettext("This event is being delivered right now; resend it once this attempt ends."))
     else:
         if delivery.status == DeliveryStatus.PENDING:
-            flash("Event queued to be sent again, with the same webhook-id and body.")
+            flash(gettext("Event queued to be sent again, with the same webhook-id and body."))
         else:
-            flash("No webhook URL is set: the event waits and goes out once you save one.")
+            flash(gettext("No webhook URL is set: the event waits and goes out once you save one."))
     return redirect(env_url("portal.delivery_detail", delivery_id=delivery_id), 303)
 
 
@@ -206,7 +231,9 @@ def _webhooks_page(project, env, form=None, revealed=None, rotated=False):
 
 def _saved_message(has_url: bool, released: int) -> str:
     if not has_url:
-        return "Webhook URL removed: new events wait until you set one."
+        return gettext("Webhook URL removed: new events wait until you set one.")
     if released:
-        return f"Webhook URL saved; {released} waiting event(s) are being sent now."
-    return "Webhook URL saved."
+        return gettext(
+            "Webhook URL saved; %(count)d waiting event(s) are being sent now.", count=released
+        )
+    return gettext("Webhook URL saved.")

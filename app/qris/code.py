@@ -25,6 +25,7 @@ from app.qris.tlv import DataObject
 
 MAX_LENGTH = 512  # EMVCo: the whole payload is at most 512 characters
 MAX_AMOUNT = 999_999_999_999  # twelve digits: tag 54 holds thirteen characters
+_MAXIMUM = f"{MAX_AMOUNT:,}"  # as the errors write it
 RUPIAH = "360"
 STATIC, DYNAMIC = "11", "12"
 FEE_PROMPT, FEE_FIXED, FEE_PERCENT = "01", "02", "03"
@@ -40,47 +41,54 @@ _RUPIAH_AMOUNT = re.compile(r"[0-9]+(?:\.00?)?")
 _PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]+)?")
 _HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
 
+
+def N_(text: str) -> str:
+    """A field's name, marked for translation: extracted by this name (scripts/translations.sh),
+    translated by the portal page that shows it. English here and in the API."""
+    return text
+
+
 NAMES = {
-    "00": "Payload format indicator",
-    "01": "Point of initiation method",
-    "52": "Merchant category code",
-    "53": "Transaction currency",
-    "54": "Transaction amount",
-    "55": "Tip or convenience fee indicator",
-    "56": "Convenience fee, fixed",
-    "57": "Convenience fee, percentage",
-    "58": "Country code",
-    "59": "Merchant name",
-    "60": "Merchant city",
-    "61": "Postal code",
-    "62": "Additional data",
-    "63": "CRC",
-    "64": "Merchant information in another language",
+    "00": N_("Payload format indicator"),
+    "01": N_("Point of initiation method"),
+    "52": N_("Merchant category code"),
+    "53": N_("Transaction currency"),
+    "54": N_("Transaction amount"),
+    "55": N_("Tip or convenience fee indicator"),
+    "56": N_("Convenience fee, fixed"),
+    "57": N_("Convenience fee, percentage"),
+    "58": N_("Country code"),
+    "59": N_("Merchant name"),
+    "60": N_("Merchant city"),
+    "61": N_("Postal code"),
+    "62": N_("Additional data"),
+    "63": N_("CRC"),
+    "64": N_("Merchant information in another language"),
 }
 SUB_NAMES = {
     "account": {
-        "00": "Globally unique identifier",
-        "01": "Merchant PAN",
-        "02": "Merchant ID",
-        "03": "Merchant criteria",
+        "00": N_("Globally unique identifier"),
+        "01": N_("Merchant PAN"),
+        "02": N_("Merchant ID"),
+        "03": N_("Merchant criteria"),
     },
     "62": {
-        "01": "Bill number",
-        "02": "Mobile number",
-        "03": "Store label",
-        "04": "Loyalty number",
-        "05": "Reference label",
-        "06": "Customer label",
-        "07": "Terminal label",
-        "08": "Purpose of transaction",
-        "09": "Additional consumer data request",
-        "10": "Merchant tax ID",
-        "11": "Merchant channel",
+        "01": N_("Bill number"),
+        "02": N_("Mobile number"),
+        "03": N_("Store label"),
+        "04": N_("Loyalty number"),
+        "05": N_("Reference label"),
+        "06": N_("Customer label"),
+        "07": N_("Terminal label"),
+        "08": N_("Purpose of transaction"),
+        "09": N_("Additional consumer data request"),
+        "10": N_("Merchant tax ID"),
+        "11": N_("Merchant channel"),
     },
     "64": {
-        "00": "Language preference",
-        "01": "Merchant name, alternate language",
-        "02": "Merchant city, alternate language",
+        "00": N_("Language preference"),
+        "01": N_("Merchant name, alternate language"),
+        "02": N_("Merchant city, alternate language"),
     },
 }
 
@@ -194,12 +202,15 @@ def with_amount(code: QrisCode, amount: int, fee: Fee | None = None) -> QrisCode
     always give the same text."""
     if code.value("53") != RUPIAH:
         raise QrisFieldError(
-            f"tag 53: the code's currency is {code.value('53')}, not rupiah (360): it cannot "
-            "be given a rupiah amount",
+            "tag 53: the code's currency is %(currency)s, not rupiah (360): it cannot be given a "
+            "rupiah amount",
             "53",
+            currency=code.value("53"),
         )
     if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_AMOUNT:
-        raise QrisFieldError(f"the amount must be a whole number from 1 to {MAX_AMOUNT:,}", "54")
+        raise QrisFieldError(
+            "the amount must be a whole number from 1 to %(maximum)s", "54", maximum=_MAXIMUM
+        )
     replaced = {"01", "54", "63"} | ({"55", "56", "57"} if fee is not None else set())
     objects = [DataObject(f.tag, f.value) for f in code.fields if f.tag not in replaced]
     objects += [DataObject("01", DYNAMIC), DataObject("54", str(amount))]
@@ -220,7 +231,9 @@ def _fee_objects(fee: Fee) -> list[DataObject]:
         raise QrisFieldError("a fee is either fixed or a percentage, not both or neither", "55")
     if fee.fixed is not None:
         if isinstance(fee.fixed, bool) or not 1 <= fee.fixed <= MAX_AMOUNT:
-            raise QrisFieldError(f"a fixed fee must be from 1 to {MAX_AMOUNT:,} rupiah", "56")
+            raise QrisFieldError(
+                "a fixed fee must be from 1 to %(maximum)s rupiah", "56", maximum=_MAXIMUM
+            )
         return [DataObject("55", FEE_FIXED), DataObject("56", str(fee.fixed))]
     percent = _percent_text(fee.percent)
     return [DataObject("55", FEE_PERCENT), DataObject("57", percent)]
@@ -242,14 +255,18 @@ def _check_characters(text: str) -> None:
         raise QrisFormatError("the code is empty")
     if len(text) > MAX_LENGTH:
         raise QrisFormatError(
-            f"the code has {len(text)} characters; a QRIS code holds at most {MAX_LENGTH}"
+            "the code has %(length)s characters; a QRIS code holds at most %(maximum)s",
+            length=len(text),
+            maximum=MAX_LENGTH,
         )
     for index, char in enumerate(text):
         point = ord(char)
         if point < 0x20 or 0x7F <= point < 0xA0 or 0xD800 <= point < 0xE000:
             raise QrisFormatError(
-                f"character {index + 1} is a control character (U+{point:04X}); a QRIS code "
-                "is printable text"
+                "character %(position)s is a control character (U+%(point)s); a QRIS code is "
+                "printable text",
+                position=index + 1,
+                point=format(point, "04X"),
             )
 
 
@@ -260,8 +277,10 @@ def _check_crc(text: str) -> None:
     computed, given = checksum(text[:-4]), tail[4:].upper()
     if computed != given:
         raise QrisChecksumError(
-            f"CRC mismatch: the code says {given}, its content gives {computed}; the code was "
-            "changed or misread"
+            "CRC mismatch: the code says %(given)s, its content gives %(computed)s; the code was "
+            "changed or misread",
+            given=given,
+            computed=computed,
         )
 
 
@@ -271,8 +290,9 @@ def _check_frame(objects: list[DataObject]) -> None:
         raise QrisFormatError("tag 63 (the CRC) must be the last data object", "63")
     if objects[0].tag != "00":
         raise QrisFieldError(
-            f"tag 00 (payload format indicator) must come first, found tag {objects[0].tag}",
+            "tag 00 (payload format indicator) must come first, found tag %(id)s",
             "00",
+            id=objects[0].tag,
         )
 
 
@@ -281,7 +301,7 @@ def _field(each: DataObject) -> Field:
         return Field(each.tag, each.value, _name(each.tag))
     kind = "account" if each.tag in ACCOUNT_TEMPLATES else each.tag
     names = SUB_NAMES.get(kind, {})
-    unnamed = "Template data" if int(each.tag) >= 80 else "Payment system specific"
+    unnamed = N_("Template data") if int(each.tag) >= 80 else N_("Payment system specific")
     children = tuple(
         Field(sub.tag, sub.value, names.get(sub.tag, unnamed))
         for sub in tlv.parse(each.value, within=each.tag)
@@ -294,98 +314,102 @@ def _name(tag: str) -> str:
         return NAMES[tag]
     number = int(tag)
     if 2 <= number <= 25:
-        return "Merchant account (card network)"
+        return N_("Merchant account (card network)")
     if 26 <= number <= 51:
-        return "Merchant account information"
+        return N_("Merchant account information")
     if number >= 80:
-        return "Unreserved template"
-    return "Reserved for future use"
+        return N_("Unreserved template")
+    return N_("Reserved for future use")
 
 
 def _check_fields(code: QrisCode) -> None:
     tags = {field.tag for field in code.fields}
     for tag in REQUIRED:
         if tag not in tags:
-            raise QrisFieldError(f"tag {tag} ({NAMES[tag].lower()}) is missing", tag)
+            raise _missing(tag)
     if not tags & _ACCOUNTS:
         raise QrisFieldError("no merchant account information (tags 02–51): nobody to pay")
-    _rule("00", code.value("00") == "01", "the payload format indicator must be 01")
-    initiation = code.value("01")
-    _rule("01", initiation in (None, STATIC, DYNAMIC), "must be 11 (static) or 12 (dynamic)")
-    _rule("52", _is_digits(code.value("52"), 4), "the merchant category code is four digits")
-    _rule("53", _is_digits(code.value("53"), 3), "the currency is a three-digit ISO 4217 code")
+    if code.value("00") != "01":
+        raise QrisFieldError("tag 00: the payload format indicator must be 01", "00")
+    if code.value("01") not in (None, STATIC, DYNAMIC):
+        raise QrisFieldError("tag 01: must be 11 (static) or 12 (dynamic)", "01")
+    if not _is_digits(code.value("52"), 4):
+        raise QrisFieldError("tag 52: the merchant category code is four digits", "52")
+    if not _is_digits(code.value("53"), 3):
+        raise QrisFieldError("tag 53: the currency is a three-digit ISO 4217 code", "53")
     country = code.value("58") or ""
-    _rule(
-        "58",
-        len(country) == 2 and country.isascii() and country.isupper(),
-        "the country is two capital letters (ISO 3166), e.g. ID",
-    )
+    if not (len(country) == 2 and country.isascii() and country.isupper()):
+        raise QrisFieldError("tag 58: the country is two capital letters (ISO 3166), e.g. ID", "58")
     for field in code.fields:
-        if field.tag in ACCOUNT_TEMPLATES:
-            _rule(
+        if field.tag in ACCOUNT_TEMPLATES and not any(sub.tag == "00" for sub in field.children):
+            raise QrisFieldError(
+                "tag %(id)s: a merchant account template starts with its globally unique "
+                "identifier (sub-tag 00)",
                 field.tag,
-                any(sub.tag == "00" for sub in field.children),
-                "a merchant account template starts with its globally unique identifier "
-                "(sub-tag 00)",
+                id=field.tag,
             )
     _check_amount(code)
     _check_fee(code)
+
+
+def _missing(tag: str) -> QrisFieldError:
+    """A required tag absent: one sentence each, named, so that each is translated whole."""
+    return {
+        "00": lambda: QrisFieldError("tag 00 (payload format indicator) is missing", "00"),
+        "52": lambda: QrisFieldError("tag 52 (merchant category code) is missing", "52"),
+        "53": lambda: QrisFieldError("tag 53 (transaction currency) is missing", "53"),
+        "58": lambda: QrisFieldError("tag 58 (country code) is missing", "58"),
+        "59": lambda: QrisFieldError("tag 59 (merchant name) is missing", "59"),
+        "60": lambda: QrisFieldError("tag 60 (merchant city) is missing", "60"),
+        "63": lambda: QrisFieldError("tag 63 (crc) is missing", "63"),
+    }[tag]()
 
 
 def _check_amount(code: QrisCode) -> None:
     text = code.value("54")
     if text is None:
         return
-    _rule(
-        "54",
-        _AMOUNT.fullmatch(text) is not None and len(text) <= 13,
-        f"the amount must be a number, e.g. 50000; found {text[:20]!r}",
-    )
-    amount = Decimal(text)
-    _rule("54", amount > 0, "the amount must be more than zero")
-    if code.value("53") == RUPIAH:
-        _rule(
+    if not (_AMOUNT.fullmatch(text) is not None and len(text) <= 13):
+        raise QrisFieldError(
+            "tag 54: the amount must be a number, e.g. 50000; found %(found)s",
             "54",
-            _RUPIAH_AMOUNT.fullmatch(text) is not None,
-            f"a rupiah amount is whole rupiah in digits, e.g. 50000; {text[:20]!r} is not",
+            found=repr(text[:20]),
+        )
+    amount = Decimal(text)
+    if not amount > 0:
+        raise QrisFieldError("tag 54: the amount must be more than zero", "54")
+    if code.value("53") == RUPIAH and _RUPIAH_AMOUNT.fullmatch(text) is None:
+        raise QrisFieldError(
+            "tag 54: a rupiah amount is whole rupiah in digits, e.g. 50000; %(found)s is not",
+            "54",
+            found=repr(text[:20]),
         )
 
 
 def _check_fee(code: QrisCode) -> None:
     indicator = code.value("55")
-    _rule(
-        "55",
-        indicator in (None, FEE_PROMPT, FEE_FIXED, FEE_PERCENT),
-        "the fee indicator is 01 (tip asked), 02 (fixed fee) or 03 (percentage fee)",
-    )
+    if indicator not in (None, FEE_PROMPT, FEE_FIXED, FEE_PERCENT):
+        raise QrisFieldError(
+            "tag 55: the fee indicator is 01 (tip asked), 02 (fixed fee) or 03 (percentage fee)",
+            "55",
+        )
     fixed, percent = code.value("56"), code.value("57")
-    if indicator == FEE_FIXED:
-        _rule("56", fixed is not None, "tag 55 = 02 needs the fixed fee in tag 56")
-    else:
-        _rule("56", fixed is None, "a fixed fee (tag 56) needs tag 55 = 02")
-    if indicator == FEE_PERCENT:
-        _rule("57", percent is not None, "tag 55 = 03 needs the percentage in tag 57")
-    else:
-        _rule("57", percent is None, "a percentage fee (tag 57) needs tag 55 = 03")
-    if fixed is not None:
-        _rule(
-            "56",
-            _AMOUNT.fullmatch(fixed) is not None and len(fixed) <= 13,
-            "the fixed fee must be a number",
-        )
-    if percent is not None:
-        _rule(
-            "57",
-            _PERCENT.fullmatch(percent) is not None
-            and len(percent) <= 5
-            and 0 < Decimal(percent) <= 100,
-            "the percentage must be more than 0, at most 100",
-        )
-
-
-def _rule(tag: str, holds: bool, reason: str) -> None:
-    if not holds:
-        raise QrisFieldError(f"tag {tag}: {reason}", tag)
+    if indicator == FEE_FIXED and fixed is None:
+        raise QrisFieldError("tag 56: tag 55 = 02 needs the fixed fee in tag 56", "56")
+    if indicator != FEE_FIXED and fixed is not None:
+        raise QrisFieldError("tag 56: a fixed fee (tag 56) needs tag 55 = 02", "56")
+    if indicator == FEE_PERCENT and percent is None:
+        raise QrisFieldError("tag 57: tag 55 = 03 needs the percentage in tag 57", "57")
+    if indicator != FEE_PERCENT and percent is not None:
+        raise QrisFieldError("tag 57: a percentage fee (tag 57) needs tag 55 = 03", "57")
+    if fixed is not None and not (_AMOUNT.fullmatch(fixed) is not None and len(fixed) <= 13):
+        raise QrisFieldError("tag 56: the fixed fee must be a number", "56")
+    if percent is not None and not (
+        _PERCENT.fullmatch(percent) is not None
+        and len(percent) <= 5
+        and 0 < Decimal(percent) <= 100
+    ):
+        raise QrisFieldError("tag 57: the percentage must be more than 0, at most 100", "57")
 
 
 def _is_digits(text: str | None, count: int) -> bool:

@@ -28,37 +28,88 @@ def parse(text: str, within: str | None = None) -> list[DataObject]:
     while position < len(text):
         header = text[position : position + 4]
         blame = within or (header[:2] if _digits(header[:2]) else None)
+        # Each message twice, for a top-level object and inside a template (`within`): one
+        # sentence each, so that each is translated whole (the QRIS errors keep template+params).
         if len(header) < 4:
+            if within:
+                raise QrisFormatError(
+                    "tag %(parent)s: %(count)s stray character(s) at the end, after the last "
+                    "data object",
+                    blame,
+                    parent=within,
+                    count=len(header),
+                )
             raise QrisFormatError(
-                f"{_where(within)}{len(header)} stray character(s) at the end, after the last "
-                "data object",
+                "%(count)s stray character(s) at the end, after the last data object",
                 blame,
+                count=len(header),
             )
         tag, length_text = header[:2], header[2:]
         if not _digits(tag):
+            found = {"found": repr(tag), "position": position + 1}
+            if within:
+                raise QrisFormatError(
+                    "tag %(parent)s: a tag must be two digits, found %(found)s at character "
+                    "%(position)s",
+                    blame,
+                    parent=within,
+                    **found,
+                )
             raise QrisFormatError(
-                f"{_where(within)}a tag must be two digits, found {tag!r} at character "
-                f"{position + 1}",
+                "a tag must be two digits, found %(found)s at character %(position)s",
                 blame,
+                **found,
             )
-        label = f"sub-tag {tag}" if within else f"tag {tag}"
         if not _digits(length_text):
+            if within:
+                raise QrisFormatError(
+                    "tag %(parent)s: sub-tag %(id)s: the length must be two digits, found "
+                    "%(found)s",
+                    blame,
+                    parent=within,
+                    id=tag,
+                    found=repr(length_text),
+                )
             raise QrisFormatError(
-                f"{_where(within)}{label}: the length must be two digits, found {length_text!r}",
+                "tag %(id)s: the length must be two digits, found %(found)s",
                 blame,
+                id=tag,
+                found=repr(length_text),
             )
         length = int(length_text)
         if length == 0:
-            raise QrisFormatError(f"{_where(within)}{label} has an empty value", blame)
+            if within:
+                raise QrisFormatError(
+                    "tag %(parent)s: sub-tag %(id)s has an empty value",
+                    blame,
+                    parent=within,
+                    id=tag,
+                )
+            raise QrisFormatError("tag %(id)s has an empty value", blame, id=tag)
         start = position + 4
         if start + length > len(text):
+            counts = {"length": length, "remaining": len(text) - start}
+            if within:
+                raise QrisFormatError(
+                    "tag %(parent)s: sub-tag %(id)s says %(length)s characters but only "
+                    "%(remaining)s remain",
+                    blame,
+                    parent=within,
+                    id=tag,
+                    **counts,
+                )
             raise QrisFormatError(
-                f"{_where(within)}{label} says {length} characters but only "
-                f"{len(text) - start} remain",
+                "tag %(id)s says %(length)s characters but only %(remaining)s remain",
                 blame,
+                id=tag,
+                **counts,
             )
         if tag in seen:
-            raise QrisFormatError(f"{_where(within)}{label} appears twice", blame)
+            if within:
+                raise QrisFormatError(
+                    "tag %(parent)s: sub-tag %(id)s appears twice", blame, parent=within, id=tag
+                )
+            raise QrisFormatError("tag %(id)s appears twice", blame, id=tag)
         seen.add(tag)
         objects.append(DataObject(tag, text[start : start + length]))
         position = start + length
@@ -72,7 +123,3 @@ def encode(objects: Iterable[DataObject]) -> str:
 def _digits(text: str) -> bool:
     # str.isdigit() is true of "²" and Arabic-Indic digits; a tag is two ASCII digits.
     return len(text) == 2 and all("0" <= char <= "9" for char in text)
-
-
-def _where(within: str | None) -> str:
-    return f"tag {within}: " if within else ""

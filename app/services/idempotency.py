@@ -45,11 +45,12 @@ class IdempotencyKeyReusedError(ServiceError):
     code = "idempotency_key_reused"
     http_status = 409
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
             "this Idempotency-Key was used with a different request; use a new key for a "
             "new request",
             field=HEADER,
+            **params,
         )
 
 
@@ -57,10 +58,11 @@ class IdempotencyKeyInUseError(ServiceError):
     code = "idempotency_key_in_use"
     http_status = 409
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
             "a request with this Idempotency-Key is still running; retry when it has answered",
             field=HEADER,
+            **params,
         )
 
 
@@ -81,7 +83,9 @@ class Claim:
 
 def check_key(value: str) -> str:
     if not KEY_PATTERN.fullmatch(value):
-        raise ValidationError(f"{HEADER} must be 1-255 printable ASCII characters", field=HEADER)
+        raise ValidationError(
+            "%(header)s must be 1-255 printable ASCII characters", field=HEADER, header=HEADER
+        )
     return value
 
 

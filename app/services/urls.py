@@ -8,6 +8,7 @@ from app.errors import ValidationError
 
 
 def require_scheme(parts: SplitResult, field: str, https_only: bool) -> None:
-    allowed = ("https",) if https_only else ("https", "http")
-    if parts.scheme not in allowed:
-        raise ValidationError(f"{field} must be an {' or '.join(allowed)} URL", field=field)
+    if https_only and parts.scheme != "https":
+        raise ValidationError("%(name)s must be an https URL", field=field, name=field)
+    if parts.scheme not in ("https", "http"):
+        raise ValidationError("%(name)s must be an https or http URL", field=field, name=field)

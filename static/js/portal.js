@@ -13,6 +13,11 @@
     return copied;
   }
 
+  // The page's words for what a copy did, in its language (layout.html's meta element).
+  var words = document.querySelector('meta[name="portal-messages"]');
+  var COPIED = (words && words.getAttribute("data-copied")) || "Copied";
+  var SELECT = (words && words.getAttribute("data-copy-failed")) || "Select and copy";
+
   function announce(button, text) {
     var original = button.getAttribute("data-label") || button.textContent;
     button.setAttribute("data-label", original);
@@ -28,11 +33,11 @@
     var text = source.textContent.trim();
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(
-        function () { announce(button, "Copied"); },
-        function () { announce(button, fallbackCopy(source) ? "Copied" : "Select and copy"); }
+        function () { announce(button, COPIED); },
+        function () { announce(button, fallbackCopy(source) ? COPIED : SELECT); }
       );
     } else {
-      announce(button, fallbackCopy(source) ? "Copied" : "Select and copy");
+      announce(button, fallbackCopy(source) ? COPIED : SELECT);
     }
   });
 })();

@@ -41,14 +41,14 @@ def phone(chromium, live_server) -> Iterator[Callable[..., Page]]:
     Closed before the live server stops, so no poll is left talking to a dead socket."""
     contexts: list[BrowserContext] = []
 
-    def open_page(javascript: bool = True) -> Page:
+    def open_page(javascript: bool = True, locale: str = "id-ID") -> Page:
         context = chromium.new_context(
             base_url=live_server,
             viewport=PHONE,
             device_scale_factor=1,
             is_mobile=True,
             has_touch=True,
-            locale="id-ID",
+            locale=locale,
             java_script_enabled=javascript,
         )
         context.set_default_timeout(10_000)

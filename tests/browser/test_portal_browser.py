@@ -149,7 +149,7 @@ def merchant_with_a_project(page: Page) -> str:
 def test_portal_pages_fit_a_phone_screen(app, phone):
     """Merchant staff on a phone: no page is wider than the screen (wide tables scroll
     inside themselves), and the nav's Log out stays reachable."""
-    page = phone()
+    page = phone(locale="en-US")  # in Bahasa Indonesia: tests/browser/test_i18n_browser.py
     project_id = merchant_with_a_project(page)
     with app.app_context():
         payments = [
@@ -181,7 +181,7 @@ def test_portal_pages_fit_a_phone_screen(app, phone):
 
 
 def test_on_a_phone_the_chart_opens_at_today_and_payments_show_amount_and_status(app, phone):
-    page = phone()
+    page = phone(locale="en-US")
     project_id = merchant_with_a_project(page)
     with app.app_context():
         db.session.add(

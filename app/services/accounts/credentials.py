@@ -59,9 +59,10 @@ class EmailNotVerifiedError(ServiceError):
     code = "email_not_verified"
     http_status = 403
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
-            "confirm your email address (the link we mailed you) before creating production keys"
+            "confirm your email address (the link we mailed you) before creating production keys",
+            **params,
         )
 
 
@@ -119,7 +120,7 @@ def api_client_of(project_id: str, environment: Environment, lock: bool = False)
         query = query.with_for_update().execution_options(populate_existing=True)
     client = db.session.scalar(query)
     if client is None:
-        raise NotFoundError(f"no project {project_id!r}")
+        raise NotFoundError("no project %(project_id)s", project_id=repr(project_id))
     return client
 
 
@@ -131,7 +132,7 @@ def rotate_project_secret(
     Refused for production while the owner's email is unverified or the project unapproved."""
     project = db.session.get(Project, project_id)
     if project is None:
-        raise NotFoundError(f"no project {project_id!r}")
+        raise NotFoundError("no project %(project_id)s", project_id=repr(project_id))
     refusal = secret_refusal(project, environment)
     if refusal is not None:
         raise refusal
@@ -164,10 +165,10 @@ def revoke_secret(project_id: str, environment: Environment, secret_id: int) -> 
         .execution_options(populate_existing=True)
     )
     if secret is None:
-        raise NotFoundError(f"no secret {secret_id!r}")
+        raise NotFoundError("no secret %(secret_id)s", secret_id=repr(secret_id))
     state, _ = _state(secret, utcnow())
     if state not in (SecretState.LIVE, SecretState.GRACE):
-        raise ValidationError(f"this secret is already {state}")
+        raise ValidationError("this secret is already %(state)s", state=str(state))
     secret.revoked_at = utcnow()
     db.session.commit()
     return _summary(secret, environment, utcnow())

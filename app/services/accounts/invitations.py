@@ -46,17 +46,20 @@ class RegistrationClosedError(ServiceError):
     code = "registration_closed"
     http_status = 403
 
-    def __init__(self) -> None:
-        super().__init__("sign-up is closed on this server: ask its operator for an account")
+    def __init__(self, **params: object) -> None:
+        super().__init__(
+            "sign-up is closed on this server: ask its operator for an account", **params
+        )
 
 
 class InvitationRequiredError(ServiceError):
     code = "invitation_required"
     http_status = 403
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
-            "sign-up on this server is by invitation: ask its operator for an invitation link"
+            "sign-up on this server is by invitation: ask its operator for an invitation link",
+            **params,
         )
 
 
@@ -64,10 +67,11 @@ class InvitationInvalidError(ServiceError):
     code = "invitation_invalid"
     http_status = 403
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
             "this invitation link cannot be used (it was used, withdrawn or has expired): "
-            "ask the operator for a new one"
+            "ask the operator for a new one",
+            **params,
         )
 
 
@@ -75,8 +79,8 @@ class InvitationForAnotherEmailError(ServiceError):
     code = "invitation_invalid"
     http_status = 403
 
-    def __init__(self, email: str) -> None:
-        super().__init__(f"this invitation is for {email}", field="email")
+    def __init__(self, email: str, **params: object) -> None:
+        super().__init__("this invitation is for %(email)s", field="email", email=email, **params)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def create_invitation(actor: User | None, email: str | None = None) -> IssuedInv
 def revoke_invitation(invitation_id: int, actor: User | None) -> Invitation:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None:
-        raise NotFoundError(f"no invitation {invitation_id!r}")
+        raise NotFoundError("no invitation %(invitation_id)s", invitation_id=repr(invitation_id))
     if state_of(invitation, utcnow()) is InvitationState.PENDING:
         invitation.revoked_at = utcnow()
         audit.record(

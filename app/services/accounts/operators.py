@@ -25,7 +25,9 @@ def promote(email: str, actor: User | None = None) -> User:
     NotFoundError when no user has that email."""
     user = find_user_by_email(email)
     if user is None:
-        raise NotFoundError(f"no user with email {email.strip()!r}", field="email")
+        raise NotFoundError(
+            "no user with email %(email)s", field="email", email=repr(email.strip())
+        )
     if not user.is_operator:
         user.is_operator = True
         audit.record(actor, "user.promote", user.email)
@@ -68,7 +70,7 @@ def find_project(project_id: str, lock: bool = False) -> Project:
         query = query.with_for_update().execution_options(populate_existing=True)
     project = None if has_nul(project_id) else db.session.scalar(query)
     if project is None:
-        raise NotFoundError(f"no project {project_id!r}")
+        raise NotFoundError("no project %(project_id)s", project_id=repr(project_id))
     return project
 
 
@@ -88,7 +90,9 @@ def suspend(project_id: str, actor: User | None, reason: str | None = None) -> P
     reason = (reason or "").strip() or None
     if reason and (len(reason) > MAX_REASON_LENGTH or has_nul(reason)):
         raise ValidationError(
-            f"reason must be at most {MAX_REASON_LENGTH} characters", field="reason"
+            "reason must be at most %(maximum)s characters",
+            field="reason",
+            maximum=MAX_REASON_LENGTH,
         )
     project = find_project(project_id, lock=True)
     if project.suspended_at is None:

@@ -85,8 +85,8 @@ def create_project(
 class ProjectAlreadyCreatedError(ServiceError):
     """The form that creates a project was sent again (a reload): the project it made."""
 
-    def __init__(self, project: Project) -> None:
-        super().__init__("this project was already created")
+    def __init__(self, project: Project, **params: object) -> None:
+        super().__init__("this project was already created", **params)
         self.project = project
 
 
@@ -145,7 +145,9 @@ def update_project(project: Project, name: str, store_url_template: str | None) 
 def validate_project_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(f"name must be 1-{MAX_NAME_LENGTH} characters", field="name")
+        raise ValidationError(
+            "name must be 1-%(maximum)s characters", field="name", maximum=MAX_NAME_LENGTH
+        )
     return name
 
 

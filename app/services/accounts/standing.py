@@ -15,10 +15,11 @@ class ProjectSuspendedError(ServiceError):
     code = "project_suspended"
     http_status = 403
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
             "this project is suspended by the platform operator: no new checkout can start "
-            "(payments already made still settle and their webhooks still go out)"
+            "(payments already made still settle and their webhooks still go out)",
+            **params,
         )
 
 
@@ -26,18 +27,21 @@ class ProjectArchivedError(ServiceError):
     code = "project_archived"
     http_status = 403
 
-    def __init__(self) -> None:
-        super().__init__("this project is archived: restore it in the portal to take payments")
+    def __init__(self, **params: object) -> None:
+        super().__init__(
+            "this project is archived: restore it in the portal to take payments", **params
+        )
 
 
 class ProductionNotApprovedError(ServiceError):
     code = "production_not_approved"
     http_status = 403
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
             "production is not approved for this project yet: the platform operator approves "
-            "it; sandbox works meanwhile"
+            "it; sandbox works meanwhile",
+            **params,
         )
 
 

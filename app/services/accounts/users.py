@@ -20,15 +20,17 @@ MIN_PASSWORD_LENGTH = 8
 class EmailTakenError(ValidationError):
     code = "email_taken"
 
-    def __init__(self) -> None:
-        super().__init__("a user with that email already exists", field="email")
+    def __init__(self, **params: object) -> None:
+        super().__init__("a user with that email already exists", field="email", **params)
 
 
 def normalize_email(email: str) -> str:
     try:
         result = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationError(f"email is not valid: {exc}", field="email") from None
+        raise ValidationError(
+            "email is not valid: %(reason)s", field="email", reason=str(exc)
+        ) from None
     return result.normalized.lower()
 
 
@@ -102,7 +104,9 @@ def find_user_by_email(email: str) -> User | None:
 def _check_password_length(password: str, field: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
+            "password must be at least %(minimum)s characters",
+            field=field,
+            minimum=MIN_PASSWORD_LENGTH,
         )
 
 

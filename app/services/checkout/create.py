@@ -223,11 +223,16 @@ def _replay(existing: Payment, request: CheckoutRequest) -> Payment:
     if same and existing.status == PaymentStatus.PENDING:
         return existing
     if not same:
-        reason = "with a different amount or buyer_email"
-    else:
-        reason = f"and that payment is already {existing.status}"
+        raise OrderIdConflictError(
+            "order_id %(order_id)s was used before with a different amount or buyer_email",
+            field="order_id",
+            order_id=repr(existing.order_id),
+        )
     raise OrderIdConflictError(
-        f"order_id {existing.order_id!r} was used before {reason}", field="order_id"
+        "order_id %(order_id)s was used before and that payment is already %(status)s",
+        field="order_id",
+        order_id=repr(existing.order_id),
+        status=str(existing.status),
     )
 
 

@@ -39,8 +39,8 @@ class DeliveryGoneError(ServiceError):
     code = "delivery_gone"
     http_status = 410
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"this delivery link is {reason}")
+    def __init__(self, reason: str, **params: object) -> None:
+        super().__init__("this delivery link is %(reason)s", reason=reason, **params)
         self.reason = reason  # expired, used_up, revoked
 
 
@@ -102,7 +102,8 @@ def reissue(payment: Payment) -> DeliveryLink:
     only for a settled payment of an item that has a delivery. Commits."""
     if payment.status != PaymentStatus.SETTLEMENT:
         raise InvalidStateError(
-            f"a delivery link is only issued for a settled payment (this one is {payment.status})"
+            "a delivery link is only issued for a settled payment (this one is %(status)s)",
+            status=str(payment.status),
         )
     if payment.item is None or payment.item.delivery_type is None:
         raise InvalidStateError("this payment's item has no delivery")
@@ -147,11 +148,13 @@ def open_link(token: str, count: bool = True) -> Download:
     item = payment.item
     if not counted or payment.status != PaymentStatus.SETTLEMENT or item is None:
         db.session.refresh(link)  # a racing download may have taken the last one
-        raise DeliveryGoneError(_why_gone(link, payment) or "used_up")
+        gone = _why_gone(link, payment) or "used_up"
+        raise DeliveryGoneError(gone)
     if item.delivery_type is None or (
         item.delivery_type == DeliveryType.FILE and item.delivery_file is None
     ):
-        raise DeliveryGoneError("revoked")  # the merchant took the delivery off the item
+        gone = "revoked"  # the merchant took the delivery off the item
+        raise DeliveryGoneError(gone)
     found = Download(
         type=item.delivery_type,
         store_name=payment.project.name,

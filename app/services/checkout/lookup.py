@@ -26,11 +26,12 @@ class ClientIdRequiredError(ServiceError):
 
     code = "client_id_required"
 
-    def __init__(self) -> None:
+    def __init__(self, **params: object) -> None:
         super().__init__(
             "a merchant order_id needs client_id (the project environment's public id); "
             "or pass the purchase_id",
             field="client_id",
+            **params,
         )
 
 
@@ -177,6 +178,6 @@ def invoice_destination(purchase_id: str) -> str | None:
         )
     ).first()
     if row is None:
-        raise NotFoundError(f"no payment {purchase_id!r}")
+        raise NotFoundError("no payment %(purchase_id)s", purchase_id=repr(purchase_id))
     payable = row.status == PaymentStatus.PENDING and row.expires_at > utcnow()
     return row.snap_redirect_url if payable and row.snap_redirect_url else None

@@ -29,7 +29,7 @@ from app.models import EventOutcome, Payment, PaymentEvent, PaymentStatus
 from app.models.base import utcnow
 from app.services.checkout.status import apply_status, lock_payment
 from app.services.outbox.queue import enqueue
-from app.text import NUL_MESSAGE, has_nul, storable
+from app.text import has_nul, storable
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +153,9 @@ def _apply(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> Event
         raise Refused(
             EventOutcome.AMOUNT_MISMATCH,
             AmountMismatchError(
-                f"gross_amount {truth.get('gross_amount')!r} is below the payment's "
-                f"amount {payment.amount}"
+                "gross_amount %(reported)s is below the payment's amount %(amount)s",
+                reported=repr(truth.get("gross_amount")),
+                amount=payment.amount,
             ),
         )
     transition = apply_status(payment, target, truth, event)
@@ -175,7 +176,10 @@ def _parse(event: PaymentEvent) -> dict[str, Any]:
         raise Refused(EventOutcome.INVALID, ValidationError("body must be a JSON object"))
     for name, value in data.items():
         if has_nul(value):
-            raise Refused(EventOutcome.INVALID, ValidationError(f"{name[:40]!r} {NUL_MESSAGE}"))
+            refusal = ValidationError(
+                "%(name)s must not contain a NUL character", name=repr(name[:40])
+            )
+            raise Refused(EventOutcome.INVALID, refusal)
     claimed = data.get("order_id")
     if isinstance(claimed, str):
         # What it claims to be about, for the operator: never a link to that payment.
@@ -186,7 +190,7 @@ def _parse(event: PaymentEvent) -> dict[str, Any]:
         name = str(exc.errors()[0]["loc"][0])
         raise Refused(
             EventOutcome.INVALID,
-            ValidationError(f"{name} is required and must be a string", field=name),
+            ValidationError("%(name)s is required and must be a string", field=name, name=name),
         ) from None
     return data
 
@@ -218,9 +222,11 @@ def _check_status_code(data: dict[str, Any]) -> None:
         raise Refused(
             EventOutcome.REJECTED,
             ValidationError(
-                f"status_code {data['status_code'][:8]!r} does not belong to transaction_status "
-                f"{data['transaction_status'][:32]!r}",
+                "status_code %(status_code)s does not belong to transaction_status "
+                "%(transaction_status)s",
                 field="status_code",
+                status_code=repr(data["status_code"][:8]),
+                transaction_status=repr(data["transaction_status"][:32]),
             ),
         )
 

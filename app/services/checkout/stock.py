@@ -58,9 +58,9 @@ def hold(item_ref: int, quantity: int) -> int:
     if item.stock is None:
         return 0
     left = max(item.stock, 0)
-    raise SoldOutError(
-        "sold out" if left == 0 else f"only {left} left: lower the quantity", "quantity"
-    )
+    if left == 0:
+        raise SoldOutError("sold out", "quantity")
+    raise SoldOutError("only %(left)s left: lower the quantity", "quantity", left=left)
 
 
 def release(payment: Payment) -> None:

@@ -297,7 +297,7 @@ def _given(fields: dict[str, Any]) -> dict[str, Any]:
     unlimited stock)."""
     for name, value in fields.items():
         if value is None and name not in NULLABLE:
-            raise ValidationError(f"{name} cannot be null", name)
+            raise ValidationError("%(name)s cannot be null", name, name=name)
     return {name: fields[name] for name in FIELDS if name in fields}
 
 
@@ -310,7 +310,7 @@ def _check_prices(values: dict[str, Any]) -> None:
             raise ValidationError("price is required for a fixed-price item", "price")
         if values.get("min_amount") is not None or values.get("max_amount") is not None:
             field = "min_amount" if values.get("min_amount") is not None else "max_amount"
-            raise ValidationError(f"{field} is only for price_mode flexible", field)
+            raise ValidationError("%(name)s is only for price_mode flexible", field, name=field)
         return
     if values.get("price") is not None:
         raise ValidationError("a flexible item has no price (the buyer chooses)", "price")
@@ -346,4 +346,6 @@ def _commit_slug(slug: str) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise SlugTakenError(f"the slug {slug!r} is taken: choose another", "slug") from None
+        raise SlugTakenError(
+            "the slug %(slug)s is taken: choose another", "slug", slug=repr(slug)
+        ) from None

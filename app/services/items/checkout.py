@@ -48,7 +48,9 @@ def sell(client: ApiClient, item: Item, asked: ItemCheckout) -> CheckoutResult:
                       item.allow_price_override, asked.amount)  # fmt: skip
     total = unit * asked.quantity
     if total > MAX_TOTAL:
-        raise ValidationError(f"the total (amount × quantity) exceeds {MAX_TOTAL}", "quantity")
+        raise ValidationError(
+            "the total (amount × quantity) exceeds %(maximum)s", "quantity", maximum=MAX_TOTAL
+        )
     return create_checkout(
         client,
         CheckoutRequest(
@@ -81,9 +83,9 @@ def unit_price(
         if amount is None:
             raise ValidationError("amount is required: the buyer chooses this price", "amount")
         if low is not None and amount < low:
-            raise ValidationError(f"amount must be at least {low}", "amount")
+            raise ValidationError("amount must be at least %(minimum)s", "amount", minimum=low)
         if high is not None and amount > high:
-            raise ValidationError(f"amount must be at most {high}", "amount")
+            raise ValidationError("amount must be at most %(maximum)s", "amount", maximum=high)
         return amount
     if amount is None:
         return price

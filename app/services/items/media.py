@@ -48,7 +48,9 @@ def store_upload(
             for chunk in iter(lambda: stream.read(CHUNK), b""):
                 size += len(chunk)
                 if size > limit:
-                    raise FileTooLargeError(f"the file is larger than {limit // MB} MB", "file")
+                    raise FileTooLargeError(
+                        "the file is larger than %(megabytes)s MB", "file", megabytes=limit // MB
+                    )
                 if len(head) < SNIFF_BYTES:
                     head += chunk[: SNIFF_BYTES - len(head)]
                 digest.update(chunk)

@@ -88,7 +88,7 @@ def endpoint_of(project_id: str, environment: Environment) -> WebhookEndpoint:
     """The project environment's endpoint (NotFoundError for a project that does not exist)."""
     endpoint = endpoint_for(project_id, environment)
     if endpoint is None:
-        raise NotFoundError(f"no project {project_id!r}")
+        raise NotFoundError("no project %(id)s", id=repr(project_id))
     return endpoint
 
 
@@ -111,12 +111,15 @@ def subscribed(endpoint: WebhookEndpoint | None, event_type: EventType) -> bool:
 def parse_event_names(names: object, field: str = "events") -> list[str]:
     """Event type names a merchant sent; ValidationError naming the first unknown one."""
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ValidationError(f"{field} must be a list of event names", field)
+        raise ValidationError("%(name)s must be a list of event names", field, name=field)
     known = {str(kind) for kind in EventType}
     for name in names:
         if name not in known:
             raise ValidationError(
-                f"unknown event {name[:60]!r} (one of {', '.join(sorted(known))})", field
+                "unknown event %(event)s (one of %(known)s)",
+                field,
+                event=repr(name[:60]),
+                known=", ".join(sorted(known)),
             )
     return [str(kind) for kind in EventType if kind in set(names)]
 
@@ -218,11 +221,37 @@ def validate_webhook_url(url: str | None, field: str = "webhook_url") -> str | N
     if not current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]:
         reason = _unsafe_host(parts.hostname)
         if reason:
-            raise ValidationError(
-                f"webhook URL must be reachable on the internet, not a {reason} address",
-                field,
-            )
+            raise _unreachable(reason, field)
     return url
+
+
+def _unreachable(reason: str, field: str) -> ValidationError:
+    """The refusal of a host `forbidden_reason` names: one sentence per reason, so that each is
+    translated whole."""
+    return {
+        "loopback": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a loopback address", field
+        ),
+        "private": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a private address", field
+        ),
+        "link-local": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a link-local address", field
+        ),
+        "multicast": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a multicast address", field
+        ),
+        "reserved": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a reserved address", field
+        ),
+        "unspecified": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a unspecified address", field
+        ),
+        "not globally routable": lambda: ValidationError(
+            "webhook URL must be reachable on the internet, not a not globally routable address",
+            field,
+        ),
+    }[reason]()
 
 
 def _unsafe_host(hostname: str) -> str | None:

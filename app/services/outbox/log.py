@@ -149,7 +149,7 @@ def delivery_detail(project_id: str, environment: Environment, delivery_id: str)
         )
     ).first()
     if row is None:
-        raise NotFoundError(f"no webhook event {delivery_id!r}")
+        raise NotFoundError("no webhook event %(id)s", id=repr(delivery_id))
     delivery, purchase_id = row
     attempts = db.session.scalars(
         select(WebhookAttempt)

@@ -74,7 +74,7 @@ def _resend(delivery_id: str, *scope) -> WebhookDelivery:
     )
     if delivery is None:
         db.session.rollback()
-        raise NotFoundError(f"no webhook event {delivery_id!r}")
+        raise NotFoundError("no webhook event %(id)s", id=repr(delivery_id))
     if delivery.status == DeliveryStatus.DELIVERING and delivery.leased_until > utcnow():
         db.session.rollback()
         raise ValidationError("this event is being delivered right now")

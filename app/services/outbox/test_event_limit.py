@@ -30,10 +30,9 @@ log = logging.getLogger(__name__)
 class TooManyTestEventsError(RateLimitedError):
     """This project environment sent MAX_PER_WINDOW test events in the current window."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"at most {MAX_PER_WINDOW} test events a minute; try again in {retry_after} s"
-        )
+    def __init__(self, message: str, retry_after: int, **params: object) -> None:
+        # The message is given where it is raised, a literal the extractor sees.
+        super().__init__(message, retry_after=retry_after, **params)
         self.retry_after = retry_after
 
 
@@ -51,4 +50,8 @@ def count_test_event(project_id: str, environment: Environment) -> None:
         log.warning("test event limit unavailable (Redis); allowing the test event", exc_info=True)
         return
     if sent > MAX_PER_WINDOW:
-        raise TooManyTestEventsError(retry_after=max(1, int((window + 1) * WINDOW_SECONDS - now)))
+        raise TooManyTestEventsError(
+            "at most %(limit)s test events a minute; try again in %(retry_after)s s",
+            retry_after=max(1, int((window + 1) * WINDOW_SECONDS - now)),
+            limit=MAX_PER_WINDOW,
+        )

@@ -56,8 +56,14 @@ def cancel_payment(scope: Scope, reference: str, requested_by: str = "api") -> P
         detail = "Midtrans had no transaction yet: cancelled here only"
     except MidtransError as exc:
         log.warning("cancel of %s: Midtrans %s failed: %s", purchase_id, action, exc)
+        if action == "cancel":
+            raise UpstreamError(
+                "Midtrans could not cancel the transaction (%(answer)s); nothing changed",
+                answer=exc.message,
+            ) from None
         raise UpstreamError(
-            f"Midtrans could not {action} the transaction ({exc.message}); nothing changed"
+            "Midtrans could not expire the transaction (%(answer)s); nothing changed",
+            answer=exc.message,
         ) from None
     payment = lock_payment(payment_id)
     # Settled while Midtrans was asked? Its own notification won: say so.

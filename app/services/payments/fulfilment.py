@@ -32,7 +32,7 @@ PAID = (PaymentStatus.SETTLEMENT, PaymentStatus.PARTIAL_REFUND)
 def read_fulfilment(value: object) -> FulfilmentStatus:
     names = ", ".join(str(status) for status in FINAL)
     if not isinstance(value, str) or value not in {str(status) for status in FINAL}:
-        raise ValidationError(f"status must be one of {names}", "status")
+        raise ValidationError("status must be one of %(names)s", "status", names=names)
     return FulfilmentStatus(value)
 
 
@@ -46,8 +46,9 @@ def set_fulfilment(
         return payment
     if payment.fulfilment_status != FulfilmentStatus.UNFULFILLED:
         raise InvalidStateError(
-            f"the order of payment {payment.purchase_id} is already "
-            f"{payment.fulfilment_status}: that is final"
+            "the order of payment %(purchase_id)s is already %(status)s: that is final",
+            purchase_id=payment.purchase_id,
+            status=str(payment.fulfilment_status),
         )
     if wanted == FulfilmentStatus.COMPLETED:
         require_status(payment, PAID, "marked completed")

@@ -141,7 +141,7 @@ def find_payment(scope: Scope, reference: str, lock: bool = False) -> Payment:
     rows = list(db.session.scalars(query))
     rows.sort(key=lambda payment: payment.purchase_id != reference)
     if not rows:
-        raise NotFoundError(f"no payment {reference[:64]!r}")
+        raise NotFoundError("no payment %(id)s", id=repr(reference[:64]))
     return rows[0]
 
 
@@ -154,7 +154,7 @@ def scope_of(purchase_id: str) -> PaymentScope:
         )
     ).first()
     if found is None:
-        raise NotFoundError(f"no payment with purchase_id {purchase_id[:64]!r}")
+        raise NotFoundError("no payment with purchase_id %(id)s", id=repr(purchase_id[:64]))
     return PaymentScope(found.project_id, found.environment)
 
 
@@ -184,8 +184,10 @@ def read_list_query(values: Mapping[str, Any]) -> ListQuery:
         for name in names:
             if name not in known:
                 raise ValidationError(
-                    f"status: unknown value {name[:40]!r} (one of {', '.join(sorted(known))})",
+                    "status: unknown value %(value)s (one of %(known)s)",
                     "status",
+                    value=repr(name[:40]),
+                    known=", ".join(sorted(known)),
                 )
         statuses = tuple(PaymentStatus(name) for name in dict.fromkeys(names))
     created_from = _moment(values.get("created_from"), "created_from", end_of_day=False)
@@ -209,14 +211,18 @@ def _moment(value: str | None, name: str, end_of_day: bool) -> datetime | None:
     the day's start for created_from, the next day's start (exclusive) for created_to."""
     if value is None:
         return None
-    problem = f"{name} must be a date (YYYY-MM-DD, a WIB day) or an ISO 8601 datetime with zone"
+    problem = ValidationError(
+        "%(name)s must be a date (YYYY-MM-DD, a WIB day) or an ISO 8601 datetime with zone",
+        name,
+        name=name,
+    )
     if len(value) == 10:
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise ValidationError(problem, name) from None
+            raise problem from None
         if not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise ValidationError(problem, name)
+            raise problem
         return start_of_day_utc(day + timedelta(days=1) if end_of_day else day)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -224,9 +230,9 @@ def _moment(value: str | None, name: str, end_of_day: bool) -> datetime | None:
             raise ValueError
         moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ValidationError(problem, name) from None
+        raise problem from None
     if not is_representable(moment):
-        raise ValidationError(problem, name)
+        raise problem
     # created_to names the last moment included.
     return moment + timedelta(microseconds=1) if end_of_day else moment
 
@@ -280,7 +286,9 @@ def statistics(scope: Scope, period: str, now: datetime | None = None) -> dict[s
     (app/services/reporting/day_totals.py), so a year or a million payments costs a few
     hundred small rows and today's index range."""
     if period not in PERIODS:
-        raise ValidationError(f"period must be one of {', '.join(PERIODS)}", "period")
+        raise ValidationError(
+            "period must be one of %(periods)s", "period", periods=", ".join(PERIODS)
+        )
     now = now or utcnow()
     last = today_wib(now)
     if PERIODS[period] is None:

@@ -80,7 +80,9 @@ def refund_payment(scope: Scope, reference: str, asked: RefundAsked) -> tuple[Re
     """Refund (part of) a paid payment. Returns the refund (succeeded or pending) and the
     payment's purchase_id; raises for every refusal, after recording a Midtrans refusal."""
     if asked.reason is not None and len(asked.reason) > MAX_REASON:
-        raise ValidationError(f"reason must be at most {MAX_REASON} characters", "reason")
+        raise ValidationError(
+            "reason must be at most %(maximum)s characters", "reason", maximum=MAX_REASON
+        )
     payment = find_payment(scope, reference, lock=True)
     refund = _add_refund(payment, asked)
     purchase_id, environment = payment.purchase_id, payment.environment
@@ -90,7 +92,9 @@ def refund_payment(scope: Scope, reference: str, asked: RefundAsked) -> tuple[Re
     _ask_midtrans(refund_id, purchase_id, environment)
     refund = db.session.get(Refund, refund_id, populate_existing=True)
     if refund.status == RefundStatus.FAILED:
-        raise RefundRefusedError(f"Midtrans refused the refund: {refund.failure_message}", "amount")
+        raise RefundRefusedError(
+            "Midtrans refused the refund: %(answer)s", "amount", answer=refund.failure_message
+        )
     return refund, purchase_id
 
 
@@ -103,10 +107,15 @@ def _add_refund(payment: Payment, asked: RefundAsked) -> Refund:
     """The checks, under the payment's row lock, and the pending row; the caller commits."""
     require_status(payment, REFUNDABLE_FROM, "refunded")
     if payment.midtrans_payment_type not in REFUNDABLE_PAYMENT_TYPES:
+        if payment.midtrans_payment_type:
+            raise RefundNotSupportedError(
+                "Midtrans cannot refund %(payment_type)s payments through its API: refund the "
+                "buyer outside Midtrans (a bank transfer), then mark the order in your own books",
+                payment_type=payment.midtrans_payment_type,
+            )
         raise RefundNotSupportedError(
-            f"Midtrans cannot refund {payment.midtrans_payment_type or 'this payment type'} "
-            "payments through its API: refund the buyer outside Midtrans (a bank transfer), "
-            "then mark the order in your own books"
+            "Midtrans cannot refund this payment type payments through its API: refund the "
+            "buyer outside Midtrans (a bank transfer), then mark the order in your own books"
         )
     try:
         MidtransClient.for_environment(payment.environment)
@@ -120,9 +129,11 @@ def _add_refund(payment: Payment, asked: RefundAsked) -> Refund:
         )
     if amount > left:
         raise RefundExceedsPaymentError(
-            f"amount {amount} is more than the {left} left to refund "
+            "amount %(amount)s is more than the %(left)s left to refund "
             "(refunds still pending count as taken)",
             "amount",
+            amount=amount,
+            left=left,
         )
     now = utcnow()
     refund = Refund(

@@ -34,8 +34,9 @@ def image_bytes(encoded: str) -> bytes:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        message = "image must be base64 (the picture's bytes, encoded)"
-        raise InvalidImageError(message, "image") from None
+        raise InvalidImageError(
+            "image must be base64 (the picture's bytes, encoded)", "image"
+        ) from None
     if not data:
         raise InvalidImageError("the image is empty", "image")
     return data
@@ -54,7 +55,9 @@ def qr_text(data: bytes) -> str:
         raise InvalidImageError("no QR code found in the image", "image")
     if len(texts) > 1:
         raise InvalidImageError(
-            f"the image holds {len(texts)} different QR codes; send a picture of one", "image"
+            "the image holds %(count)s different QR codes; send a picture of one",
+            "image",
+            count=len(texts),
         )
     return texts[0]
 
@@ -71,8 +74,9 @@ def _grey(data: bytes) -> Image.Image:
                 return picture.convert("L")
     except Image.DecompressionBombError:
         raise InvalidImageError(
-            f"the image has too many pixels: at most {MAX_PIXELS // 1_000_000} megapixels",
+            "the image has too many pixels: at most %(megapixels)s megapixels",
             "image",
+            megapixels=MAX_PIXELS // 1_000_000,
         ) from None
     except Exception:  # noqa: BLE001 - a decoder fed hostile bytes raises many kinds; all mean this
         raise InvalidImageError("image is not a PNG, JPEG or WebP picture", "image") from None

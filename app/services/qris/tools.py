@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import segno
+from flask_babel import LazyString, gettext
 
 from app import qris
 from app.errors import InvalidQrisError
@@ -30,8 +31,18 @@ def read_code(text: str, source: str = "qris") -> qris.QrisCode:
     try:
         return qris.read(text.strip())
     except qris.QrisError as exc:
-        where = "the QR code in the image is not a QRIS code: " if source == "image" else ""
-        raise InvalidQrisError(where + exc.reason, exc.tag, source) from None
+        if source != "image":
+            raise InvalidQrisError(exc.template, exc.tag, source, **exc.params) from None
+        error = InvalidQrisError(
+            "the QR code in the image is not a QRIS code: %(reason)s",
+            exc.tag,
+            source,
+            reason=exc.reason,
+        )
+        # `message` (the API's) is made, in English, above; a page that translates the template
+        # (portal `reason`) fills in the reason in its own language too.
+        error.params["reason"] = LazyString(gettext, exc.template, **exc.params)
+        raise error from None
 
 
 def read_image(encoded: str) -> qris.QrisCode:
@@ -49,7 +60,7 @@ def convert(code: qris.QrisCode, amount: int, fee: qris.Fee | None = None) -> Co
     try:
         dynamic = qris.with_amount(code, amount, fee)
     except qris.QrisError as exc:
-        raise InvalidQrisError(exc.reason, exc.tag) from None
+        raise InvalidQrisError(exc.template, exc.tag, **exc.params) from None
     return Converted(dynamic, amount, qr_svg(dynamic.text), qr_png(dynamic.text))
 
 

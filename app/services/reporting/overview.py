@@ -48,7 +48,7 @@ def prepare_overviews(now: datetime | None = None, only: tuple[str, Environment]
 def recount_overview(project_id: str, environment: Environment) -> None:
     """Forget a project environment's stored days and count its window again now."""
     if db.session.get(Project, project_id) is None:
-        raise NotFoundError(f"no project {project_id!r}")
+        raise NotFoundError("no project %(project_id)s", project_id=repr(project_id))
     day_totals.clear(project_id, environment)
     db.session.commit()
     prepare_overviews(only=(project_id, environment))

@@ -32,8 +32,10 @@ MAX_TOKEN_LENGTH = 200
 class InvalidCursorError(ValidationError):
     """A page link's cursor that this list never handed out (or can no longer use)."""
 
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field} is not a valid page link of this list", field=field)
+    def __init__(self, field: str, **params: object) -> None:
+        super().__init__(
+            "%(name)s is not a valid page link of this list", field=field, name=field, **params
+        )
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def payment_detail(project_id: str, environment: Environment, purchase_id: str) 
         )
     )
     if payment is None:
-        raise NotFoundError(f"no payment {purchase_id!r}")
+        raise NotFoundError("no payment %(purchase_id)s", purchase_id=repr(purchase_id))
     events = db.session.scalars(
         select(PaymentEvent).where(PaymentEvent.payment_id == payment.id)
     ).all()

@@ -66,11 +66,15 @@ def seed_payments(
     oldest first, as real payments arrive: the table's physical order follows created_at,
     which the overview's index-only scans depend on (docs/PERFORMANCE.md)."""
     if not 1 <= count <= MAX_COUNT:
-        raise ValidationError(f"count must be between 1 and {MAX_COUNT}", field="count")
+        raise ValidationError(
+            "count must be between 1 and %(maximum)s", field="count", maximum=MAX_COUNT
+        )
     if not 1 <= days <= MAX_DAYS:
-        raise ValidationError(f"days must be between 1 and {MAX_DAYS}", field="days")
+        raise ValidationError(
+            "days must be between 1 and %(maximum)s", field="days", maximum=MAX_DAYS
+        )
     if db.session.get(Project, project_id) is None:
-        raise NotFoundError(f"no project {project_id!r}")
+        raise NotFoundError("no project %(project_id)s", project_id=repr(project_id))
     started = time.monotonic()
     run = secrets.token_hex(3)
     now = utcnow()
