@@ -7,10 +7,13 @@ import os
 # BIND_HOST=127.0.0.1 so a laptop does not offer Lunas to its whole network.
 bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
 # Threads let a request wait on Midtrans (up to 10 s) without blocking its process, and the
-# simulator call back into the same server.
+# simulator call back into the same server. One process per core and one more (each holds
+# the GIL for its Python work; the extra one runs while another waits on a lock or a page
+# fault), 8 threads each: as many requests in flight as 2 × cores + 1 processes × 4 threads
+# had, with fewer processes fighting over the cores (docs/PERFORMANCE.md, "The web command").
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = 30
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

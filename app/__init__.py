@@ -36,6 +36,7 @@ from app.portal import bp as portal_bp
 from app.purchase import bp as purchase_bp
 from app.purchase.routes import buyer_not_found, is_buyer_path
 from app.services.accounts import sessions
+from app.services.checkout import status_cache
 from app.simulator import bp as simulator_bp
 from app.storefront import bp as storefront_bp
 
@@ -59,6 +60,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     rate_limits.install(app)
+    status_cache.install(app)
     i18n.install(app)
     with app.app_context():
         _tune_sqlite(db.engine)

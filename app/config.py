@@ -155,6 +155,9 @@ class Config:
         self.LUNAS_DATA_KEY = data_key
 
         self.SQLALCHEMY_DATABASE_URI = get("DATABASE_URL") or f"sqlite:///{instance_path}/lunas.db"
+        # Verify's rows kept in memory, dropped by PostgreSQL's NOTIFY on every change
+        # (app/services/checkout/status_cache.py); PostgreSQL only.
+        self.STATUS_CACHE = parse_switch("STATUS_CACHE", get("STATUS_CACHE"), True)
         self.REDIS_URL = get("REDIS_URL", "redis://localhost:6379/0")
         self.PUBLIC_BASE_URL = get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
 

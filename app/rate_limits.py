@@ -1,8 +1,10 @@
 """Rate limits (SPEC §12): Flask-Limiter, counters in Redis, fixed windows, failing open.
 
-Two kinds. A route's own limit, keyed on who is asking before anything is read (verify per
-address and order id, and per address; login per address and email; register and an item's
-link per address), is a Flask-Limiter decorator from a RATE_LIMIT_* setting: `rate_limit`.
+Two kinds. A route's own limit, keyed on who is asking before anything is read (login per
+address and email; register and an item's link per address), is a Flask-Limiter decorator
+from a RATE_LIMIT_* setting: `rate_limit`. Verify, polled by every waiting buyer, takes its
+two (per address and order id, and per address) from `rate_limits`, counted in memory between
+batched Redis round trips (app/rate_counters.py).
 The platform API's limit is per credential, so it is taken after the credential is proven
 (`count_credential`, called by app/api/calls.py): a client_id is no secret (buyer pages carry
 it to verify), and a limit counted before the secret is checked would let anyone who knows
@@ -19,16 +21,20 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 
 from app.errors import RateLimitedError
-from app.extensions import limiter
+from app.extensions import limiter, redis_connection
 from app.models import ApiClient, Environment
+from app.rate_counters import SharedCounters
 
 log = logging.getLogger(__name__)
+
+COUNTERS = "lunas_rate_counters"
 
 API_SETTINGS = {
     Environment.PRODUCTION: "RATE_LIMIT_API_PRODUCTION",
@@ -60,6 +66,72 @@ def rate_limit(setting: str, key_func: Callable[[], str] | None = None, **option
         exempt_when=lambda: current_app.config[setting] == "off",
         **options,
     )
+
+
+def rate_limits(*limits: tuple[str, Callable[[], str] | None]):
+    """Several of a route's limits, (setting, key_func) each, for a route polled by every
+    waiting buyer: counted in memory and added to Redis in batches (app/rate_counters.py),
+    one round trip only for a key's first hit in a window. Same rules as `rate_limit`:
+    fixed windows from the first hit, every limit counts every request, the first one over
+    refuses it, Redis away lets it through with a warning."""
+
+    def decorate(view):
+        @wraps(view)
+        def limited(*args, **kwargs):
+            if request.method != "OPTIONS":
+                _count_all(limits)
+            return view(*args, **kwargs)
+
+        return limited
+
+    return decorate
+
+
+def _count_all(limits: tuple[tuple[str, Callable[[], str] | None], ...]) -> None:
+    config = current_app.config
+    active = [
+        (setting, parse(config[setting]), key_func or get_remote_address)
+        for setting, key_func in limits
+        if config[setting] != "off"
+    ]
+    if not active:
+        return
+    keys = [
+        (f"lunas:limit:{setting}:{item}:{key_func()}", item.get_expiry())
+        for setting, item, key_func in active
+    ]
+    counts = _counters().hit(keys)
+    if counts is None:
+        log.warning(
+            "rate limit storage unreachable: request %s %s not limited",
+            request.method,
+            request.path,
+        )
+        return
+    standings = [
+        (
+            counted.count > item.amount,
+            Standing(item.amount, item.amount - counted.count, counted.ends_at, item.get_expiry()),
+            setting,
+        )
+        for counted, (setting, item, _) in zip(counts, active, strict=True)
+    ]
+    over = [entry for entry in standings if entry[0]]
+    _, standing, setting = over[0] if over else min(standings, key=lambda e: e[1].remaining)
+    g.rate_standing = standing
+    if over:
+        raise RateLimitedError(
+            "at most %(limit)s; try again in %(seconds)s s",
+            limit=config[setting],
+            seconds=standing.reset_in(),
+        )
+
+
+def _counters() -> SharedCounters:
+    counters = current_app.extensions.get(COUNTERS)
+    if counters is None:
+        counters = current_app.extensions[COUNTERS] = SharedCounters(redis_connection())
+    return counters
 
 
 def address_and(value: Callable[[], str]) -> Callable[[], str]:

@@ -138,6 +138,10 @@ def fake_midtrans(app) -> Iterator[FakeMidtrans]:
 def app(app_environ) -> Iterator[Flask]:
     app = create_app(app_environ)
     yield app
+    for name in ("lunas_status_cache", "lunas_rate_counters"):
+        background = app.extensions.get(name)
+        if background is not None:
+            background.stop()
     with app.app_context():
         db.session.remove()
         _truncate_all()

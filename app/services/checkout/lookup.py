@@ -1,5 +1,6 @@
 """The public status lookup behind verify and the buyer's pages: one indexed query for verify
-and the callback page, and where the invoice link sends the buyer."""
+and the callback page (answered from memory while nothing changed: status_cache.py), and
+where the invoice link sends the buyer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.extensions import db
 from app.models import ApiClient, Payment, PaymentStatus, Project
 from app.models.base import utcnow
 from app.services.accounts.projects import SLUG_PLACEHOLDER
+from app.services.checkout.status_cache import status_cache
 
 PURCHASE_PREFIX = "pur_"
 
@@ -64,7 +66,7 @@ def find_payment_view(order_id: str, client_id: str | None = None) -> PaymentVie
     params = {"order_id": order_id}
     if client_id is not None:
         params["client_id"] = client_id
-    rows = _read(_lookup(by_purchase, client_id is not None), params)
+    rows = _read((by_purchase, client_id is not None), params)
     if by_purchase:
         # A merchant order id may look like a purchase id: the purchase id wins.
         rows.sort(key=lambda row: row.purchase_id != order_id)
@@ -75,22 +77,38 @@ def find_purchase_view(purchase_id: str) -> PaymentView | None:
     """The buyer's pages: by our purchase_id only (that is what Midtrans and our links carry)."""
     if not purchase_id.startswith(PURCHASE_PREFIX):
         return None
-    rows = _read(_lookup(True, False), {"order_id": purchase_id})
+    rows = _read((True, False), {"order_id": purchase_id})
     return _view(rows[0]) if rows else None
 
 
-def _read(query: Select, params: dict[str, str]) -> list:
+def _read(shape: tuple[bool, bool], params: dict[str, str]) -> list:
     engine = db.engine
-    if engine.dialect.name == "postgresql":
-        # Polled by every waiting buyer: one read, so no BEGIN/ROLLBACK round trips around it
-        # and none of the ORM session's work (SQLite keeps the session: its BEGIN IMMEDIATE).
-        with engine.connect() as connection:
-            return (
-                connection.execution_options(isolation_level="AUTOCOMMIT")
-                .execute(query, params)
-                .all()
-            )
-    return db.session.execute(query, params).all()
+    if engine.dialect.name != "postgresql":
+        return db.session.execute(_lookup(*shape), params).all()  # SQLite: BEGIN IMMEDIATE
+    cache = status_cache()
+    if cache is None:
+        return _read_postgresql(shape, params)
+    key = (shape, params["order_id"], params.get("client_id"))
+    rows = cache.rows(key)
+    if rows is not None:
+        return list(rows)
+    ticket = cache.ticket()
+    rows = _read_postgresql(shape, params)
+    if rows:
+        ids = {one for row in rows for one in (row.purchase_id, row.order_id)}
+        cache.keep(key, tuple(rows), ids, ticket)
+    return rows
+
+
+def _read_postgresql(shape: tuple[bool, bool], params: dict[str, str]) -> list:
+    # Polled by every waiting buyer: one read, so no BEGIN/ROLLBACK round trips around it
+    # and none of the ORM session's work.
+    with db.engine.connect() as connection:
+        return (
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            .execute(_lookup(*shape), params)
+            .all()
+        )
 
 
 @cache

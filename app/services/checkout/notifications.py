@@ -55,8 +55,28 @@ class Refused(Exception):
         self.error = error
 
 
+@contextmanager
+def _kept_across_commits() -> Iterator[None]:
+    """A notification's own new event row is written by this request alone, so reloading it
+    after each of its commits (the session's default) is a SELECT per commit for nothing. The
+    payment is never trusted from before a commit: `lock_payment` reads it again under its row
+    lock (populate_existing)."""
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous
+
+
 def record_notification(raw_body: bytes, headers: dict[str, str], remote_addr: str | None) -> int:
     """Step 1: keep the untrusted request before believing any of it."""
+    with _kept_across_commits():
+        return _record(raw_body, headers, remote_addr)
+
+
+def _record(raw_body: bytes, headers: dict[str, str], remote_addr: str | None) -> int:
     event = PaymentEvent(
         source="notification",
         # A raw NUL byte (never valid JSON) is kept as U+FFFD: the request is stored all the same.
@@ -80,6 +100,11 @@ def process_notification(event_id: int) -> EventOutcome:
     anyone who knows a purchase id can post a notification naming it, and what they post must
     never reach the merchant's pages. Until then it is an unverified event, kept apart for the
     operator (app/services/checkout/unverified.py) and purged after a few days."""
+    with _kept_across_commits():
+        return _process(event_id)
+
+
+def _process(event_id: int) -> EventOutcome:
     event = db.session.get(PaymentEvent, event_id)
     with _refusals_recorded(event):
         data = _parse(event)
