@@ -179,10 +179,21 @@ class SharedCounters:
         ).start()
 
     def _drop_oldest(self) -> None:
-        for key, _ in sorted(self._windows.items(), key=lambda item: item[1].ends_at)[
-            : len(self._windows) - CAPACITY
-        ]:
+        """Over CAPACITY (a flood of distinct keys): ended windows go first, then the tenth
+        of the rest that ends soonest, in one sort, so the next thousands of new keys cost
+        nothing. A dropped key's next hit asks Redis again, which holds its count."""
+        now = time.time()
+        for key in [key for key, window in self._windows.items() if window.ends_at <= now]:
             del self._windows[key]
+        if len(self._windows) > CAPACITY:
+            keep = CAPACITY - CAPACITY // 10
+            # Hits not yet added to Redis stay until the next flush has added them.
+            by_end = sorted(
+                (item for item in self._windows.items() if not item[1].pending),
+                key=lambda item: item[1].ends_at,
+            )
+            for key, _ in by_end[: max(len(self._windows) - keep, 0)]:
+                del self._windows[key]
 
 
 def _flush_forever(counters_ref: weakref.ref, stopping: threading.Event, every: float) -> None:

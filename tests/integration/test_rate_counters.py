@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from app import rate_counters
 from app.rate_counters import FLUSH_SECONDS, SharedCounters
 from tests.helpers import create_payment
 
@@ -94,3 +95,17 @@ def test_a_buyers_polls_cost_redis_one_round_trip_per_window_not_one_per_poll(
     assert commands < 15
     keys = redis_conn.keys("lunas:limit:RATE_LIMIT_VERIFY:*")
     assert [int(redis_conn.get(key)) for key in keys] == [41]
+
+
+def test_a_flood_of_distinct_keys_stays_bounded_and_loses_no_count(
+    two_processes, redis_conn, monkeypatch
+):
+    monkeypatch.setattr(rate_counters, "CAPACITY", 10)
+    first, _ = two_processes
+
+    for number in range(30):
+        first.hit([(f"lunas:limit:test:flood:{number}", 60)])
+
+    assert len(first._windows) <= 10
+    # The first key was dropped from memory; Redis still holds its count.
+    assert first.hit([("lunas:limit:test:flood:0", 60)])[0].count == 2
