@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter.util import get_remote_address
@@ -90,7 +90,7 @@ def rate_limits(*limits: tuple[str, Callable[[], str] | None]):
 def _count_all(limits: tuple[tuple[str, Callable[[], str] | None], ...]) -> None:
     config = current_app.config
     active = [
-        (setting, parse(config[setting]), key_func or get_remote_address)
+        (setting, _parsed(config[setting]), key_func or get_remote_address)
         for setting, key_func in limits
         if config[setting] != "off"
     ]
@@ -125,6 +125,12 @@ def _count_all(limits: tuple[tuple[str, Callable[[], str] | None], ...]) -> None
             limit=config[setting],
             seconds=standing.reset_in(),
         )
+
+
+@lru_cache(maxsize=64)
+def _parsed(setting: str) -> RateLimitItem:
+    """A setting's limit, parsed once: verify is polled by every waiting buyer."""
+    return parse(setting)
 
 
 def _counters() -> SharedCounters:

@@ -26,6 +26,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import uuid
 from urllib.parse import unquote
@@ -164,6 +165,16 @@ def serve(sock: socket.socket, answers: Answers) -> None:
 
     asyncio.run(main())
     print(f"fake_midtrans_status[{os.getpid()}]: answered {answers.served}", file=sys.stderr)
+
+
+def spawn(port: int, server_key: str, payments: str) -> subprocess.Popen:
+    """This fake in a process of its own (for benches that measure their own CPU)."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--port", str(port), "--server-key", server_key]
+        + ["--payments", payments],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def main() -> None:

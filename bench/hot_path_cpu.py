@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from fake_midtrans_status import spawn
 from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,20 +132,7 @@ def notifications(count: int, profile: bool) -> tuple[float, float]:
     answers_file = Path(f"/tmp/lunas-hot-path-{os.getpid()}.txt")
     answers_file.write_text("".join(f"{order} {amount}\n" for order, amount in answers))
     key = os.environ["MIDTRANS_SANDBOX_SERVER_KEY"]
-    fake = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "fake_midtrans_status.py"),
-            "--port",
-            str(FAKE_PORT),
-            "--server-key",
-            key,
-            "--payments",
-            str(answers_file),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    fake = spawn(FAKE_PORT, key, str(answers_file))
     statements = 0
 
     def seen(*_args) -> None:

@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import requests
 import urllib3
+from fake_midtrans_status import spawn
 
-ROOT = Path(__file__).resolve().parent.parent
 PORT = 18098
 KEY = "SB-Mid-server-bench"
 
@@ -33,20 +30,7 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as answers:
         answers.write("pur_bench 75000.00\n")
         answers.flush()
-        fake = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "fake_midtrans_status.py"),
-                "--port",
-                str(PORT),
-                "--server-key",
-                KEY,
-                "--payments",
-                answers.name,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        fake = spawn(PORT, KEY, answers.name)
         try:
             time.sleep(1.0)
             url = f"http://127.0.0.1:{PORT}/v2/pur_bench/status"

@@ -87,7 +87,7 @@ def _record(raw_body: bytes, headers: dict[str, str], remote_addr: str | None) -
     )
     db.session.add(event)
     db.session.flush()
-    event_id = event.id  # read before commit: after it, reading it would reload the row
+    event_id = event.id
     db.session.commit()
     return event_id
 
