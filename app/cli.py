@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from app.config import MAX_WORKER_THREADS
 from app.errors import ServiceError
 from app.models import Environment
 from app.models.base import iso_utc
@@ -345,9 +346,15 @@ def _environments(choice: str):
     show_default=True,
     help="simple: jobs run in this process; fork: one forked child per job.",
 )
-def worker_command(burst: bool, worker_class: str) -> None:
+@click.option(
+    "--threads",
+    type=click.IntRange(1, MAX_WORKER_THREADS),
+    default=None,
+    help="RQ workers in this process (simple class only). [default: WEBHOOK_WORKER_THREADS]",
+)
+def worker_command(burst: bool, worker_class: str, threads: int | None) -> None:
     """The RQ worker, plus maintenance: the webhook sweeper and the pending janitor."""
-    run_worker(burst=burst, worker_class=worker_class)
+    run_worker(burst=burst, worker_class=worker_class, threads=threads)
 
 
 @click.command("doctor")

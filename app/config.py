@@ -61,6 +61,11 @@ def parse_rate_limit(name: str, value: str | None, default: str) -> str:
     return text
 
 
+# Each delivery thread holds a database connection while it works and a Redis connection while
+# it waits: 32 per process is far past where this machine's two cores stop gaining.
+MAX_WORKER_THREADS = 32
+
+
 def parse_int(name: str, value: str | None, default: int, minimum: int = 1) -> int:
     if value is None or value.strip() == "":
         return default
@@ -230,6 +235,16 @@ class Config:
         self.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = parse_int(
             "WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", get("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"), 2
         )
+        # Deliveries one worker process makes at once, each in a thread that is an RQ worker
+        # of its own: one slow merchant holds one thread, not the process.
+        self.WEBHOOK_WORKER_THREADS = parse_int(
+            "WEBHOOK_WORKER_THREADS", get("WEBHOOK_WORKER_THREADS"), 8
+        )
+        if self.WEBHOOK_WORKER_THREADS > MAX_WORKER_THREADS:
+            raise ConfigError(
+                f"WEBHOOK_WORKER_THREADS must be at most {MAX_WORKER_THREADS} "
+                f"(got {self.WEBHOOK_WORKER_THREADS})"
+            )
         self.WEBHOOK_RETRY_SCHEDULE = parse_schedule(
             "WEBHOOK_RETRY_SCHEDULE",
             get("WEBHOOK_RETRY_SCHEDULE"),
@@ -270,6 +285,10 @@ class Config:
         # hide_parameters: SQLAlchemy adds no bound value to a failed statement's error (and so
         # to a logged traceback): no buyer email, order id or secret hash from there in a log.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # Room for every delivery thread and the maintenance threads beside them (the
+            # web's gunicorn threads need fewer); past it, SQLAlchemy's overflow of 10.
+            self.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] = max(5, self.WEBHOOK_WORKER_THREADS + 3)
         # Portal sessions (kept server-side): idle timeout and absolute lifetime.
         self.SESSION_IDLE_MINUTES = parse_int(
             "SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES"), 120

@@ -12,6 +12,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, Worker
+from rq.timeouts import TimerDeathPenalty
 
 from app import jobs
 from app.extensions import db
@@ -121,7 +122,47 @@ class Maintenance(threading.Thread):
                 return None
 
 
-def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
+class ThreadWorker(SimpleWorker):
+    """A SimpleWorker that runs in a thread beside others in one process: no signal handlers
+    (the process's main worker takes SIGTERM and stops the others), a timer rather than SIGALRM
+    for a job's timeout, and no command channel (RQ's pubsub thread, a blocking read of up to a
+    minute, would hold a stopping process up)."""
+
+    death_penalty_class = TimerDeathPenalty
+    stop_event: threading.Event | None = None  # set: stop after the current job
+    _stop_flag = False
+
+    # RQ checks this before each dequeue; here it also reads the process's stop event.
+    @property
+    def _stop_requested(self) -> bool:
+        return self._stop_flag or (self.stop_event is not None and self.stop_event.is_set())
+
+    @_stop_requested.setter
+    def _stop_requested(self, value: bool) -> None:
+        self._stop_flag = value
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
+# A thread worker's blocking wait for a job lasts worker_ttl - 15 seconds: with 20, it sees a
+# stop request within 5 s, and heartbeats that often.
+THREAD_WORKER_TTL = 20
+
+
+def run_worker(
+    burst: bool = False, worker_class: str = "simple", threads: int | None = None
+) -> None:
+    """The worker process: maintenance on its timer, and RQ workers taking jobs. With the
+    simple class, `threads` (WEBHOOK_WORKER_THREADS) of them: this thread's and the rest in
+    threads of their own, so that deliveries overlap their waits on the database and on the
+    merchants, and a slow merchant holds one thread, not the process. The fork class runs one."""
     app = current_app._get_current_object()
     jobs.use_app(app)
     worker_cls = WORKER_CLASSES[worker_class]
@@ -129,6 +170,9 @@ def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
         # A forked job must not reuse the parent's database connections.
         engine = db.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        threads = 1
+    elif threads is None:
+        threads = app.config["WEBHOOK_WORKER_THREADS"]
     maintenance = Maintenance(app)
     if burst:
         maintenance.run_once()
@@ -137,23 +181,60 @@ def run_worker(burst: bool = False, worker_class: str = "simple") -> None:
     # RQ gets a Redis client of its own: it raises the socket timeout for its long blocking
     # dequeue, which must not slow the sweeper's and the web's short enqueues.
     connection = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
+    stop = threading.Event()
+    helpers = [
+        threading.Thread(
+            target=_work,
+            args=(ThreadWorker, connection, burst, stop),
+            kwargs={"worker_ttl": THREAD_WORKER_TTL},
+            name=f"lunas-delivery-{number}",
+            daemon=True,
+        )
+        for number in range(1, threads)
+    ]
+    for helper in helpers:
+        helper.start()
+    try:
+        _work(worker_cls, connection, burst, stop, with_scheduler=not burst)
+    finally:
+        stop.set()
+        # Each finishes the job it holds (a delivery ends within twice its timeout) and stops.
+        patience = THREAD_WORKER_TTL + 2 * app.config["WEBHOOK_TIMEOUT_SECONDS"] + 5
+        for helper in helpers:
+            helper.join(patience)
+
+
+def _work(
+    worker_cls: type[SimpleWorker],
+    connection: Redis,
+    burst: bool,
+    stop: threading.Event,
+    with_scheduler: bool = False,
+    worker_ttl: int | None = None,
+) -> None:
+    """One RQ worker's loop, started again after a Redis outage, until it is asked to stop
+    (SIGTERM for the main one, `stop` for the threads) or, in burst mode, runs out of jobs."""
     backoff = 1.0
-    while True:
+    while not stop.is_set():
+        worker = worker_cls(
+            [Queue(name, connection=connection) for name in QUEUES],
+            connection=connection,
+            **({"worker_ttl": worker_ttl} if worker_ttl else {}),
+        )
+        # Come back within seconds of a Redis outage, not RQ's default minute.
+        worker.max_connection_wait_time = 10.0
+        if isinstance(worker, ThreadWorker):
+            worker.stop_event = stop
         try:
-            worker = worker_cls(
-                [Queue(name, connection=connection) for name in QUEUES], connection=connection
-            )
-            # Come back within seconds of a Redis outage, not RQ's default minute.
-            worker.max_connection_wait_time = 10.0
-            worker.work(burst=burst, with_scheduler=not burst)
+            worker.work(burst=burst, with_scheduler=with_scheduler)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if burst:
                 raise
             log.warning("Redis unavailable (%s); retrying in %.0f s", exc, backoff)
-            time.sleep(backoff)
+            stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
             continue
-        if burst or worker._shutdown_requested_date is not None:
+        if burst or worker._shutdown_requested_date is not None or worker._stop_requested:
             return  # a finished burst, or SIGTERM/SIGINT (RQ records when it was asked)
         # RQ can also leave its loop after a Redis error during clean-up: keep working.
         log.warning("RQ work loop ended without a stop request; starting it again")

@@ -17,12 +17,12 @@ from flask import Flask
 from flask_migrate import upgrade
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
-from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from app import create_app, jobs
 from app.extensions import db
+from app.worker import ThreadWorker
 from tests.fakes import FakeMidtrans
 from tests.helpers import ProjectKeys, create_payment, new_project
 from tests.mailbox import Mailbox
@@ -258,25 +258,6 @@ def mailbox(app_environ) -> Iterator[Mailbox]:
     box.stop()
 
 
-class _SideBySideWorker(SimpleWorker):
-    """A SimpleWorker that can run outside the main thread (no signal handlers; a timer, not
-    SIGALRM, for the job timeout), so that several run at once, as several worker processes."""
-
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self) -> None:
-        pass
-
-    # No command channel: the tests send workers no commands, and RQ's pubsub thread (a
-    # blocking read of up to 60 s) can keep a finished worker's close waiting for a minute
-    # when several run in one process.
-    def subscribe(self) -> None:
-        pass
-
-    def unsubscribe(self) -> None:
-        pass
-
-
 @pytest.fixture
 def run_workers(app, redis_conn, monkeypatch) -> Callable[[int], None]:
     """`run_workers(n)`: n RQ workers at once (threads standing in for n worker processes),
@@ -287,7 +268,7 @@ def run_workers(app, redis_conn, monkeypatch) -> Callable[[int], None]:
 
     def drain(count: int) -> None:
         queue = Queue("default", connection=redis_conn)
-        workers = [_SideBySideWorker([queue], connection=redis_conn) for _ in range(count)]
+        workers = [ThreadWorker([queue], connection=redis_conn) for _ in range(count)]
         threads = [
             threading.Thread(target=worker.work, kwargs={"burst": True}, daemon=True)
             for worker in workers

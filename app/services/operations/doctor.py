@@ -279,8 +279,11 @@ def _worker() -> Outcome:
     alive = workers.alive
     if alive:
         newest = alive[0]
+        # A worker process runs WEBHOOK_WORKER_THREADS RQ workers, one per thread.
+        processes = len({(beat.hostname, beat.pid) for beat in alive})
+        threads = f" ({len(alive)} RQ workers)" if len(alive) > processes else ""
         return Verdict.OK, (
-            f"{_count(len(alive), 'worker')} alive; latest heartbeat "
+            f"{_count(processes, 'worker')} alive{threads}; latest heartbeat "
             f"{_age(now - newest.last_heartbeat)} ago ({newest.name} on {newest.hostname}, "
             f"pid {newest.pid})"
         )
