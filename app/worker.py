@@ -226,7 +226,9 @@ def _work(
         if isinstance(worker, ThreadWorker):
             worker.stop_event = stop
         try:
-            worker.work(burst=burst, with_scheduler=with_scheduler)
+            # RQ's own lines per job (taken, done, result kept) at INFO would be three for
+            # each of our one ("webhook … attempt …"): its warnings and errors still show.
+            worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING")
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if burst:
                 raise

@@ -417,6 +417,16 @@ def machine_details(db_url: str, env: dict) -> dict[str, str]:
     }
 
 
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any Lunas, Midtrans, database or gunicorn setting
+    of the shell's: a bench sets its own."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MIDTRANS_", "LUNAS_", "DATABASE_", "WEB_", "GUNICORN_"))
+    }
+
+
 def flush_redis(url: str) -> None:
     """Empty the benchmark's own Redis database (the RQ jobs the settlements enqueued)."""
     import redis
@@ -916,11 +926,7 @@ def main() -> None:
     atexit.register(procs.stop_all)
 
     db_url = f"postgresql+psycopg://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.database}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MIDTRANS_", "LUNAS_", "DATABASE_", "WEB_", "GUNICORN_"))
-    }
+    env = clean_environ()
     env.update(
         {
             "LUNAS_ENV": "production",

@@ -221,13 +221,15 @@ class Harness:
         return worker
 
     def wait_for_rq_worker(self, count: int = 1) -> None:
-        """Until `count` RQ workers have registered themselves in our Redis."""
+        """Until `count` worker processes have registered their RQ workers in our Redis (each
+        registers one per delivery thread)."""
 
         def registered() -> bool:
             for worker in self.workers:
                 assert worker.alive(), f"the worker exited early\n{self.logs()}"
             with self.redis.client() as conn:
-                return Worker.count(connection=conn) >= count
+                processes = {(w.hostname, w.pid) for w in Worker.all(connection=conn)}
+            return len(processes) >= count
 
         wait_until(registered, 20, lambda: f"{count} RQ worker(s) registered\n{self.logs()}")
 

@@ -350,3 +350,106 @@ def test_a_server_trickling_its_answer_is_cut_at_the_whole_request_timeout():
     assert result.failure == EndpointFailure.TIMEOUT  # what the circuit breaker counts
     assert result.http_status is None
     assert elapsed < 2.0
+
+
+# -- kept-alive connections --------------------------------------------------------------------
+
+OK_KEEP_ALIVE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+
+
+class ScriptedServer:
+    """A raw HTTP/1.1 server on loopback: `script(n, request_number_on_this_connection)` says
+    what to do with each request it reads, "answer" (200, kept alive) or "drop" (close the
+    connection without a word); it records (connection number, webhook-id) per request."""
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.requests: list[tuple[int, str]] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hooks"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        number = 0
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            number += 1
+            threading.Thread(target=self._connection, args=(conn, number), daemon=True).start()
+
+    def _connection(self, conn: socket.socket, number: int) -> None:
+        with conn:
+            buffer, served = b"", 0
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, rest = buffer.partition(b"\r\n\r\n")
+                lines = head.decode().split("\r\n")
+                fields = dict(line.split(": ", 1) for line in lines[1:])
+                length = int(fields.get("Content-Length", 0))
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                buffer = rest[length:]
+                served += 1
+                self.requests.append((number, fields.get("webhook-id", "")))
+                if self.script(number, served) == "drop":
+                    return
+                conn.sendall(OK_KEEP_ALIVE)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def post_as(url: str, event_id: str) -> transport.PostResult:
+    headers = {**HEADERS, "webhook-id": event_id}
+    return transport.post(url, BODY, headers, timeout=2, allow_private=True)
+
+
+def test_deliveries_to_one_host_share_a_kept_alive_connection():
+    server = ScriptedServer(lambda connection, request: "answer")
+    try:
+        results = [post_as(server.url, f"evt_{n}") for n in range(3)]
+    finally:
+        server.close()
+        transport.close_kept_alive()
+
+    assert [result.http_status for result in results] == [200, 200, 200]
+    # one TCP connection (one handshake) carried all three
+    assert server.requests == [(1, "evt_0"), (1, "evt_1"), (1, "evt_2")]
+
+
+def test_a_kept_alive_connection_the_server_dropped_is_retried_once_on_a_new_one():
+    # given a server that answers a connection's first request, then closes it on reading the
+    # next (as a server closing an idle connection just as a request goes out)
+    server = ScriptedServer(lambda connection, request: "answer" if request == 1 else "drop")
+    try:
+        first = post_as(server.url, "evt_first")
+        second = post_as(server.url, "evt_second")
+    finally:
+        server.close()
+        transport.close_kept_alive()
+
+    # then the second delivery is made again on a new connection and succeeds, counted once
+    assert (first.http_status, second.http_status, second.error) == (200, 200, None)
+    assert second.failure is None and not second.stale
+    assert server.requests == [(1, "evt_first"), (1, "evt_second"), (2, "evt_second")]
+
+
+def test_a_new_connection_dropped_without_an_answer_is_a_failure_not_retried():
+    server = ScriptedServer(lambda connection, request: "drop")
+    try:
+        result = post_as(server.url, "evt_dropped")
+    finally:
+        server.close()
+        transport.close_kept_alive()
+
+    assert result.http_status is None
+    assert result.failure == EndpointFailure.CONNECTION  # what the circuit breaker counts
+    assert result.error == "connection closed without an answer"
+    assert server.requests == [(1, "evt_dropped")]

@@ -86,8 +86,13 @@ def hold_until(
     if is_half_open(endpoint, now):
         limit = 1  # one probe at a time
     if in_flight >= limit:
-        return now + timedelta(seconds=rng.uniform(*SLOT_WAIT_SECONDS))
+        return no_slot_until(now, rng)
     return None
+
+
+def no_slot_until(now: datetime, rng: random.Random | None = None) -> datetime:
+    """When a delivery that found its endpoint's slots taken comes back."""
+    return now + timedelta(seconds=(rng or random).uniform(*SLOT_WAIT_SECONDS))
 
 
 def closed() -> dict[str, Any]:

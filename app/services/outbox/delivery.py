@@ -48,6 +48,10 @@ DELIVERIES = WebhookDelivery.__table__
 ATTEMPTS = WebhookAttempt.__table__
 ENDPOINTS = WebhookEndpoint.__table__
 
+# How long a worker thread goes on delivering an endpoint's backlog after one delivery (a
+# warm shutdown waits for it; each delivery within it is bounded by WEBHOOK_TIMEOUT_SECONDS).
+CHAIN_SECONDS = 5.0
+
 TEST_EVENT_ONCE = "a test event is sent once, never retried"
 TEST_EVENT_LOST = "the attempt was interrupted before an answer was recorded; " + TEST_EVENT_ONCE
 
@@ -66,8 +70,60 @@ class _Claim:
 
 
 def deliver(delivery_id: str) -> str:
-    """One attempt, if the delivery is due, nobody else holds it and its endpoint has room.
-    Returns what happened: skipped, deferred, or the delivery's status after the attempt."""
+    """One attempt, if the delivery is due, nobody else holds it and its endpoint has room;
+    then, if it was delivered, the endpoint's backlog (_deliver_backlog). Returns what
+    happened to this delivery: skipped, deferred, or its status after the attempt."""
+    status, claim = _attempt(delivery_id)
+    if status == DeliveryStatus.DELIVERED:
+        _deliver_backlog(claim.endpoint)
+    return str(status)
+
+
+def _deliver_backlog(endpoint: Row) -> int:
+    """This thread holds one of the endpoint's slots and the endpoint just answered: while it
+    has more due deliveries, take them here, one after another, for at most CHAIN_SECONDS.
+    A merchant with a backlog (a flash sale) then gets its share of the workers working back
+    to back, instead of every waiting delivery's job finding the slots taken and deferring it
+    by seconds. Each is claimed as any other (the endpoint's slot count and circuit are read
+    again); it stops at the first that is not delivered. Their own jobs, when they come, find
+    them delivered and skip them. Returns how many it delivered."""
+    until = time.monotonic() + CHAIN_SECONDS
+    delivered = 0
+    while time.monotonic() < until:
+        delivery_id = _next_due(endpoint.project_id, endpoint.environment)
+        if delivery_id is None:
+            break
+        status, _ = _attempt(delivery_id)
+        if status == "skipped":
+            continue  # another worker's claim came first: look again
+        if status != DeliveryStatus.DELIVERED:
+            break
+        delivered += 1
+    return delivered
+
+
+def _next_due(project_id: str, environment: str) -> str | None:
+    """The endpoint's oldest due delivery nobody holds, through the (project_id, environment,
+    status, created_at, …) index."""
+    now = utcnow()
+    delivery_id = db.session.scalar(
+        select(DELIVERIES.c.id)
+        .where(
+            DELIVERIES.c.project_id == project_id,
+            DELIVERIES.c.environment == environment,
+            DELIVERIES.c.status == DeliveryStatus.PENDING,
+            DELIVERIES.c.next_attempt_at <= now,
+        )
+        .order_by(DELIVERIES.c.created_at)
+        .limit(1)
+    )
+    db.session.rollback()
+    return delivery_id
+
+
+def _attempt(delivery_id: str) -> tuple[DeliveryStatus | str, _Claim | None]:
+    """Claim, POST, record: the delivery's status after it (or skipped, deferred, …), and the
+    claim when an attempt was made."""
     config = current_app.config
     timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
     claim = _claim(
@@ -76,7 +132,7 @@ def deliver(delivery_id: str) -> str:
         limit=config["WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"],
     )
     if not isinstance(claim, _Claim):
-        return claim
+        return claim, None
 
     timestamp = int(time.time())  # fresh on every attempt; the id and body never change
     headers = {
@@ -101,7 +157,7 @@ def deliver(delivery_id: str) -> str:
     )
     if retry_in is not None:
         enqueue([delivery_id], delay_seconds=retry_in)
-    return str(status)
+    return status, claim
 
 
 def _claim(delivery_id: str, lease: timedelta, limit: int) -> _Claim | str:
@@ -126,6 +182,11 @@ def _claim(delivery_id: str, lease: timedelta, limit: int) -> _Claim | str:
         # A second job for it, or one for a time not come yet: no lock taken for nothing.
         session.rollback()
         return "skipped"
+    if delivery.event_type != EventType.TEST and _in_flight(delivery, now) >= limit:
+        # The slots are taken as far as a read without the lock can tell: deferred at once,
+        # without queueing for the endpoint's lock behind its slot holders (in a merchant's
+        # burst, every other worker's job would wait there, to defer in the end anyway).
+        return _defer(delivery_id, _due_where(delivery_id, now), circuit.no_slot_until(now), now)
     # Serialises every claim for this endpoint, in every worker process: the count below
     # cannot change under us, so two claims never both take the last slot.
     endpoint = session.execute(
@@ -136,12 +197,7 @@ def _claim(delivery_id: str, lease: timedelta, limit: int) -> _Claim | str:
         )
         .with_for_update()
     ).first()
-    due = (
-        DELIVERIES.c.id == delivery_id,
-        DELIVERIES.c.status.in_(state.CLAIMABLE),
-        DELIVERIES.c.next_attempt_at <= now,
-        or_(DELIVERIES.c.leased_until.is_(None), DELIVERIES.c.leased_until < now),
-    )
+    due = _due_where(delivery_id, now)
     if delivery.event_type == EventType.TEST and delivery.attempt_count > 0:
         # Its one attempt was made by a worker that died before recording the answer.
         changed = _update(due, state.failed(now, TEST_EVENT_LOST)) is not None
@@ -157,13 +213,7 @@ def _claim(delivery_id: str, lease: timedelta, limit: int) -> _Claim | str:
     hold = circuit.hold_until(endpoint, _in_flight(delivery, now), limit, now)
     if hold is not None:
         why = "circuit open" if circuit.is_open(endpoint, now) else "no free slot"
-        changed = _update(due, state.deferred(hold)) is not None
-        session.commit()
-        if not changed:
-            return "skipped"
-        log.info("webhook %s deferred until %s: endpoint %s", delivery_id, hold.isoformat(), why)
-        enqueue([delivery_id], delay_seconds=max((hold - now).total_seconds(), 0.1))
-        return "deferred"
+        return _defer(delivery_id, due, hold, now, why)
     claimed = _update(due, state.claimed(now, lease), DELIVERIES.c.attempt_count, DELIVERIES.c.body)
     if claimed is None:
         session.commit()
@@ -189,6 +239,29 @@ def _claim(delivery_id: str, lease: timedelta, limit: int) -> _Claim | str:
     return _Claim(
         delivery_id, delivery.event_type, number, body.encode(), url, endpoint, attempt_id
     )
+
+
+def _due_where(delivery_id: str, now: datetime) -> tuple:
+    """The delivery, if it is still due and nobody holds it (what every claim's UPDATE asks)."""
+    return (
+        DELIVERIES.c.id == delivery_id,
+        DELIVERIES.c.status.in_(state.CLAIMABLE),
+        DELIVERIES.c.next_attempt_at <= now,
+        or_(DELIVERIES.c.leased_until.is_(None), DELIVERIES.c.leased_until < now),
+    )
+
+
+def _defer(
+    delivery_id: str, due: tuple, hold: datetime, now: datetime, why: str = "no free slot"
+) -> str:
+    """Due again at `hold`, with no attempt made (committed), and its job enqueued for then."""
+    changed = _update(due, state.deferred(hold)) is not None
+    db.session.commit()
+    if not changed:
+        return "skipped"
+    log.info("webhook %s deferred until %s: endpoint %s", delivery_id, hold.isoformat(), why)
+    enqueue([delivery_id], delay_seconds=max((hold - now).total_seconds(), 0.1))
+    return "deferred"
 
 
 def _record(

@@ -369,6 +369,8 @@ def _connection_error(exc: requests.ConnectionError) -> str:
         return REFUSED_NOT_PUBLIC
     if isinstance(cause, NewConnectionError) and "Connection refused" in str(cause):
         return "connection refused"
+    if isinstance(cause, ProtocolError):
+        return "connection closed without an answer"
     text = str(cause)
     if "Name or service not known" in text or "NameResolution" in type(cause).__name__:
         return "host name could not be resolved"
