@@ -27,7 +27,7 @@ from app.models import DeliveryStatus, Environment, WebhookDelivery, WebhookEndp
 from app.models.base import utcnow
 from app.services.outbox.circuit import FAILURES_TO_OPEN
 from app.services.outbox.endpoints import endpoint_for
-from app.services.outbox.queue import SWEEP_GRACE, sweep
+from app.services.outbox.queue import SWEEP_BATCH, SWEEP_GRACE, sweep
 from app.services.outbox.test_event_limit import MAX_PER_WINDOW
 from tests.helpers import MERCHANT_URL, ProjectKeys, create_payment, text_of
 from tests.portal_client import post_with_token
@@ -463,9 +463,8 @@ def test_after_the_cool_down_one_probe_goes_and_its_answer_closes_the_circuit(
         "circuit_open_until": None,
     }
     clock.move_to(delivery_row(app, other)["next_attempt_at"])
-    assert attempt_delivery(app, other) == "delivered"
-    # …and the endpoint answering again, the worker went on with its due backlog at once
-    assert [delivery_row(app, d)["status"] for d in failing] == ["delivered"] * len(failing)
+    rest = [other, *failing]
+    assert [attempt_delivery(app, d) for d in rest] == ["delivered"] * len(rest)
     # Nothing was lost, and holding cost no attempt: one each, plus the first failures.
     counts = [delivery_row(app, d)["attempt_count"] for d in deliveries]
     assert counts == [2] * len(failing) + [1, 1]
@@ -575,3 +574,31 @@ def test_the_ssrf_refusal_shown_to_the_merchant_names_no_address(
         assert "refused: not a public address" in page
         assert "127.0.0.1" not in page and "::1" not in page
     assert endpoint_state(app, mine)["consecutive_failures"] == 0  # the endpoint never failed
+
+
+def test_behind_a_long_queue_the_sweeper_adds_jobs_only_for_expired_leases(
+    app, client, project, fake_midtrans, prompt, redis_conn, clock
+):
+    # given a due delivery whose job was lost, and one whose worker died under its lease
+    point_webhooks_at(app, project, prompt.url)
+    lost, died = purchases(app, client, fake_midtrans, project, 2)
+    hold_leases(app, [died], seconds=1)
+    redis_conn.flushdb()  # both jobs gone
+    clock.shift(SWEEP_GRACE + timedelta(seconds=2))
+    # and a queue as long as a sweep (a merchant's burst the workers are working through)
+    jobs = Queue("default", connection=redis_conn)
+    with redis_conn.pipeline() as pipeline:
+        for _ in range(SWEEP_BATCH):
+            jobs.enqueue("builtins.len", "x", pipeline=pipeline)
+        pipeline.execute()
+
+    # then the sweeper re-enqueues the expired lease only…
+    assert swept(app) == 1
+    assert jobs.count == SWEEP_BATCH + 1
+    assert Job.fetch(jobs.job_ids[-1], connection=redis_conn).args == (died,)
+    # …and the lost one once the queue is shorter
+    jobs.empty()
+    assert swept(app) == 2
+    assert sorted(Job.fetch(j, connection=redis_conn).args[0] for j in jobs.job_ids) == sorted(
+        [lost, died]
+    )

@@ -1,7 +1,6 @@
 """One worker process delivers with WEBHOOK_WORKER_THREADS RQ workers, one per thread: a
 merchant whose endpoint takes 2 s per request holds the threads its share allows, and another
-merchant's purchases go out meanwhile. A thread that has just delivered to an endpoint goes on
-with that endpoint's due backlog, back to back, until one is not delivered.
+merchant's purchases go out meanwhile.
 
 The worker is app.worker.run_worker itself, in burst mode, in this process (the tests of a
 `flask worker` subprocess are in test_webhooks_resilience.py)."""
@@ -16,14 +15,7 @@ from app import jobs
 from app.worker import run_worker
 from tests.helpers import create_payment
 from tests.receiver import MerchantReceiver, Reply
-from tests.webhook_flow import (
-    attempt_delivery,
-    attempt_rows,
-    delivery_row,
-    delivery_rows,
-    point_webhooks_at,
-    settle,
-)
+from tests.webhook_flow import delivery_rows, point_webhooks_at, settle
 
 SLOW = Reply(200, delay=2.0)
 
@@ -86,49 +78,3 @@ def test_with_one_thread_the_same_purchases_wait_behind_the_slow_merchant(
     received = prompt.wait_for(3, timeout=1)
     assert min(hook.at for hook in received) - started >= 2 * SLOW.delay
     assert [row["status"] for row in delivery_rows(app)] == ["delivered"] * 5
-
-
-# -- a merchant's backlog ----------------------------------------------------------------------
-
-
-def test_one_job_delivers_the_merchants_due_backlog_back_to_back(
-    app, client, project, fake_midtrans, prompt
-):
-    # given five settled purchases of one merchant, their webhooks all due
-    point_webhooks_at(app, project, prompt.url)
-    for n in range(5):
-        settle(client, fake_midtrans, create_payment(client, project, order_id=f"sale-{n}"))
-    first, *rest = [row["id"] for row in delivery_rows(app)]
-
-    # when the first one's job runs
-    assert attempt_delivery(app, first) == "delivered"
-
-    # then the same job went on with the rest, oldest first, one attempt each
-    received = prompt.wait_for(5, timeout=1)
-    assert [hook.headers["webhook-id"] for hook in received] == [first, *rest]
-    assert [row["status"] for row in delivery_rows(app)] == ["delivered"] * 5
-    assert [len(attempt_rows(app, d)) for d in [first, *rest]] == [1] * 5
-    # and their own jobs, when they come, find nothing to do
-    assert [attempt_delivery(app, d) for d in rest] == ["skipped"] * 4
-
-
-def test_the_backlog_stops_at_the_first_delivery_that_is_not_delivered(
-    app, client, project, fake_midtrans
-):
-    # given an endpoint that answers 200, 200, then 500 from then on
-    replies = [Reply(200), Reply(200)]
-    with MerchantReceiver(replies=replies, default=Reply(500)) as receiver:
-        point_webhooks_at(app, project, receiver.url)
-        for n in range(5):
-            settle(client, fake_midtrans, create_payment(client, project, order_id=f"sale-{n}"))
-        ids = [row["id"] for row in delivery_rows(app)]
-
-        # when the first one's job runs
-        assert attempt_delivery(app, ids[0]) == "delivered"
-
-        # then it went on until the failure, and left the rest for their own jobs
-        receiver.wait_for(3, timeout=1)
-        statuses = [row["status"] for row in delivery_rows(app)]
-        assert statuses == ["delivered", "delivered", "pending", "pending", "pending"]
-        assert [len(attempt_rows(app, d)) for d in ids] == [1, 1, 1, 0, 0]
-        assert delivery_row(app, ids[2])["last_error"] == "HTTP 500"

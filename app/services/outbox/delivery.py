@@ -48,10 +48,6 @@ DELIVERIES = WebhookDelivery.__table__
 ATTEMPTS = WebhookAttempt.__table__
 ENDPOINTS = WebhookEndpoint.__table__
 
-# How long a worker thread goes on delivering an endpoint's backlog after one delivery (a
-# warm shutdown waits for it; each delivery within it is bounded by WEBHOOK_TIMEOUT_SECONDS).
-CHAIN_SECONDS = 5.0
-
 TEST_EVENT_ONCE = "a test event is sent once, never retried"
 TEST_EVENT_LOST = "the attempt was interrupted before an answer was recorded; " + TEST_EVENT_ONCE
 
@@ -70,60 +66,8 @@ class _Claim:
 
 
 def deliver(delivery_id: str) -> str:
-    """One attempt, if the delivery is due, nobody else holds it and its endpoint has room;
-    then, if it was delivered, the endpoint's backlog (_deliver_backlog). Returns what
-    happened to this delivery: skipped, deferred, or its status after the attempt."""
-    status, claim = _attempt(delivery_id)
-    if status == DeliveryStatus.DELIVERED:
-        _deliver_backlog(claim.endpoint)
-    return str(status)
-
-
-def _deliver_backlog(endpoint: Row) -> int:
-    """This thread holds one of the endpoint's slots and the endpoint just answered: while it
-    has more due deliveries, take them here, one after another, for at most CHAIN_SECONDS.
-    A merchant with a backlog (a flash sale) then gets its share of the workers working back
-    to back, instead of every waiting delivery's job finding the slots taken and deferring it
-    by seconds. Each is claimed as any other (the endpoint's slot count and circuit are read
-    again); it stops at the first that is not delivered. Their own jobs, when they come, find
-    them delivered and skip them. Returns how many it delivered."""
-    until = time.monotonic() + CHAIN_SECONDS
-    delivered = 0
-    while time.monotonic() < until:
-        delivery_id = _next_due(endpoint.project_id, endpoint.environment)
-        if delivery_id is None:
-            break
-        status, _ = _attempt(delivery_id)
-        if status == "skipped":
-            continue  # another worker's claim came first: look again
-        if status != DeliveryStatus.DELIVERED:
-            break
-        delivered += 1
-    return delivered
-
-
-def _next_due(project_id: str, environment: str) -> str | None:
-    """The endpoint's oldest due delivery nobody holds, through the (project_id, environment,
-    status, created_at, …) index."""
-    now = utcnow()
-    delivery_id = db.session.scalar(
-        select(DELIVERIES.c.id)
-        .where(
-            DELIVERIES.c.project_id == project_id,
-            DELIVERIES.c.environment == environment,
-            DELIVERIES.c.status == DeliveryStatus.PENDING,
-            DELIVERIES.c.next_attempt_at <= now,
-        )
-        .order_by(DELIVERIES.c.created_at)
-        .limit(1)
-    )
-    db.session.rollback()
-    return delivery_id
-
-
-def _attempt(delivery_id: str) -> tuple[DeliveryStatus | str, _Claim | None]:
-    """Claim, POST, record: the delivery's status after it (or skipped, deferred, …), and the
-    claim when an attempt was made."""
+    """One attempt, if the delivery is due, nobody else holds it and its endpoint has room.
+    Returns what happened: skipped, deferred, or the delivery's status after the attempt."""
     config = current_app.config
     timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
     claim = _claim(
@@ -132,7 +76,7 @@ def _attempt(delivery_id: str) -> tuple[DeliveryStatus | str, _Claim | None]:
         limit=config["WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT"],
     )
     if not isinstance(claim, _Claim):
-        return claim, None
+        return claim
 
     timestamp = int(time.time())  # fresh on every attempt; the id and body never change
     headers = {
@@ -157,7 +101,7 @@ def _attempt(delivery_id: str) -> tuple[DeliveryStatus | str, _Claim | None]:
     )
     if retry_in is not None:
         enqueue([delivery_id], delay_seconds=retry_in)
-    return status, claim
+    return str(status)
 
 
 def _claim(delivery_id: str, lease: timedelta, limit: int) -> _Claim | str:

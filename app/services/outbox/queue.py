@@ -47,19 +47,25 @@ def sweep(now: datetime | None = None) -> int:
     """Re-enqueue deliveries that are due but carried by no job: Redis was down, a job was
     lost, or a worker died holding the delivery (its lease ran out). A deferred delivery (no
     free slot, an open circuit) is pending with a later due time, so it is found here too
-    once that time has come, whether or not its delayed job ever ran."""
+    once that time has come, whether or not its delayed job ever ran.
+
+    While the queue itself holds SWEEP_BATCH jobs or more, the workers are behind (a
+    merchant's burst), not short of jobs: a due delivery then most likely has its job waiting
+    in that queue, and a second one for each would only make the queue longer. Only expired
+    leases are swept then; the other due deliveries once the queue is shorter."""
     now = now or utcnow()
+    leased_out = (WebhookDelivery.status == DeliveryStatus.DELIVERING) & (
+        WebhookDelivery.leased_until < now
+    )
+    overdue = (WebhookDelivery.status == DeliveryStatus.PENDING) & (
+        WebhookDelivery.next_attempt_at <= now - SWEEP_GRACE
+    )
+    waiting = _waiting_jobs()
+    behind = waiting is not None and waiting >= SWEEP_BATCH
     due = list(
         db.session.scalars(
             select(WebhookDelivery.id)
-            .where(
-                or_(
-                    (WebhookDelivery.status == DeliveryStatus.PENDING)
-                    & (WebhookDelivery.next_attempt_at <= now - SWEEP_GRACE),
-                    (WebhookDelivery.status == DeliveryStatus.DELIVERING)
-                    & (WebhookDelivery.leased_until < now),
-                )
-            )
+            .where(leased_out if behind else or_(overdue, leased_out))
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(SWEEP_BATCH)
         )
@@ -67,3 +73,11 @@ def sweep(now: datetime | None = None) -> int:
     db.session.rollback()
     enqueue(due)
     return len(due)
+
+
+def _waiting_jobs() -> int | None:
+    """Jobs waiting in the queue, or None when Redis does not answer."""
+    try:
+        return queue().count
+    except RedisError:
+        return None

@@ -27,7 +27,8 @@ from urllib3.exceptions import NewConnectionError, ProtocolError
 from app.models import EndpointFailure
 
 EXCERPT_BYTES = 2048
-KEPT_ALIVE_HOSTS = 64
+# Per delivery thread: a worker process keeps at most WEBHOOK_WORKER_THREADS × this sockets open.
+KEPT_ALIVE_HOSTS = 16
 USER_AGENT = "Lunas-Webhooks/1.0"
 # What a tenant reads when the guard refuses its endpoint. The addresses the name resolved to
 # go to the server log only: telling a tenant what our resolver answers (an internal name's
