@@ -216,16 +216,17 @@ def _work(
     (SIGTERM for the main one, `stop` for the threads) or, in burst mode, runs out of jobs."""
     backoff = 1.0
     while not stop.is_set():
-        worker = worker_cls(
-            [Queue(name, connection=connection) for name in QUEUES],
-            connection=connection,
-            **({"worker_ttl": worker_ttl} if worker_ttl else {}),
-        )
-        # Come back within seconds of a Redis outage, not RQ's default minute.
-        worker.max_connection_wait_time = 10.0
-        if isinstance(worker, ThreadWorker):
-            worker.stop_event = stop
         try:
+            # RQ's constructor talks to Redis already (CLIENT SETNAME): inside the retry.
+            worker = worker_cls(
+                [Queue(name, connection=connection) for name in QUEUES],
+                connection=connection,
+                **({"worker_ttl": worker_ttl} if worker_ttl else {}),
+            )
+            # Come back within seconds of a Redis outage, not RQ's default minute.
+            worker.max_connection_wait_time = 10.0
+            if isinstance(worker, ThreadWorker):
+                worker.stop_event = stop
             # RQ's own lines per job (taken, done, result kept) at INFO would be three for
             # each of our one ("webhook … attempt …"): its warnings and errors still show.
             worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING")
