@@ -70,20 +70,6 @@ def endpoint_for(project_id: str, environment: Environment) -> WebhookEndpoint |
     )
 
 
-def lock_endpoint(project_id: str, environment: Environment) -> WebhookEndpoint | None:
-    """The endpoint, row-locked until the caller's commit, with fresh values. Claims take this
-    lock first (then the delivery's), so attempts in flight are counted one claim at a time."""
-    return db.session.scalar(
-        select(WebhookEndpoint)
-        .where(
-            WebhookEndpoint.project_id == project_id,
-            WebhookEndpoint.environment == environment,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
 def endpoint_of(project_id: str, environment: Environment) -> WebhookEndpoint:
     """The project environment's endpoint (NotFoundError for a project that does not exist)."""
     endpoint = endpoint_for(project_id, environment)
