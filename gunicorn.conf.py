@@ -17,3 +17,12 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = 30
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+
+
+def child_exit(server, worker):
+    """A gunicorn worker ended: prometheus-client's multiprocess mode forgets its live gauges
+    (its counters stay counted: /metrics adds up every process that ever wrote them)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from flask import Flask, render_template, request
 from flask_babel import gettext
+from markupsafe import escape
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -21,6 +23,7 @@ from app import (
     i18n,
     input_guard,
     models,  # noqa: F401  (registers every table with the metadata)
+    ops,
     rate_limits,
 )
 from app.admin import bp as admin_bp
@@ -83,6 +86,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
         "/favicon.ico", "favicon", redirect_to="/static/favicon.svg", strict_slashes=False
     )
     input_guard.install(app)
+    ops.install(app)  # after the guard: its clock starts first
     http_headers.install(app)
     formatting.install(app)
     _register_error_handlers(app)
@@ -129,12 +133,42 @@ def _register_error_handlers(app: Flask) -> None:
         )
         return page, exc.http_status
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_away(exc: Exception):
+        # PostgreSQL went away, or a statement was cut off: try again later (503, never 500;
+        # for a notification, Midtrans sends it again). Nothing half-done stays: the request's
+        # transaction is rolled back by the session's teardown.
+        app.logger.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            type(exc.orig if hasattr(exc, "orig") else exc).__name__,
+        )
+        if wants_json():
+            response = error_response("unavailable", "the database is not answering", 503)
+        else:
+            response = app.make_response((_unavailable_page(), 503))
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return error_response("internal_error", "internal error", 500)
         return render_template("error.html", status=500, name=error_pages.status_name(500, "")), 500
+
+
+def _unavailable_page() -> str:
+    """The error page, or, when drawing it needs the database too (the logged-in user),
+    the same words without the layout."""
+    name = error_pages.status_name(503, "Service Unavailable")
+    try:
+        return render_template("error.html", status=503, name=name)
+    except (OperationalError, InterfaceError):
+        db.session.rollback()
+        return f"<!doctype html><title>503</title><h1>503 {escape(name)}</h1>"
 
 
 def _register_user_loader() -> None:

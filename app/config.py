@@ -289,6 +289,8 @@ class Config:
             # Room for every delivery thread and the maintenance threads beside them (the
             # web's gunicorn threads need fewer); past it, SQLAlchemy's overflow of 10.
             self.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] = max(5, self.WEBHOOK_WORKER_THREADS + 3)
+        # `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` when this is set.
+        self.METRICS_TOKEN = get("METRICS_TOKEN") or ""
         # Portal sessions (kept server-side): idle timeout and absolute lifetime.
         self.SESSION_IDLE_MINUTES = parse_int(
             "SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES"), 120

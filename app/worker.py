@@ -22,6 +22,7 @@ from app.services.idempotency import purge_expired
 from app.services.outbox.queue import sweep
 from app.services.payments.refunds import check_pending_refunds
 from app.services.reporting.overview import prepare_overviews
+from app.task_locks import Task, TaskLocks
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class Maintenance(threading.Thread):
     its own: a long pass, such as the first after migration 0005 on a busy platform, must
     never hold up the sweeper).
 
+    However many worker processes run, each task runs in one of them at a time: the one that
+    holds its advisory lock (app/task_locks.py). The others ask for the lock at every turn, so
+    one of them takes the task over within a sweep interval of its runner's death.
+
     A plain thread, not an RQ scheduled job: it keeps running while Redis is down (RQ's own
     scheduler stops then), so whatever became due meanwhile is enqueued once Redis is back.
     """
@@ -49,6 +54,8 @@ class Maintenance(threading.Thread):
         self.sweep_interval = app.config["WEBHOOK_SWEEP_INTERVAL_SECONDS"]
         self.janitor_interval = app.config["JANITOR_INTERVAL_SECONDS"]
         self.totals_interval = app.config["DAY_TOTALS_INTERVAL_SECONDS"]
+        with app.app_context():
+            self.locks = TaskLocks(db.engine.url)
         self.stopped = threading.Event()
         self.totals_thread = threading.Thread(
             target=self._day_totals_loop, name="lunas-day-totals", daemon=True
@@ -58,26 +65,36 @@ class Maintenance(threading.Thread):
         self.totals_thread.start()
         next_janitor = 0.0
         while not self.stopped.is_set():
-            self.sweep()
-            if time.monotonic() >= next_janitor:
+            if self.locks.holds(Task.WEBHOOK_SWEEPER):
+                self.sweep()
+            if time.monotonic() >= next_janitor and self.locks.holds(Task.JANITOR):
                 self.janitor()
                 self.purge()
                 next_janitor = time.monotonic() + self.janitor_interval
             self.stopped.wait(self.sweep_interval)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Ask both threads to stop after their current task, and wait for them."""
+        """Ask both threads to stop after their current task, wait for them, and give the
+        tasks up for another process to take."""
         self.stopped.set()
         for thread in (self, self.totals_thread):
             if thread.is_alive():
                 thread.join(timeout)
+        self.locks.release()
 
     def _day_totals_loop(self) -> None:
+        # Asks for the task as often as the sweeper does (a takeover within its interval),
+        # runs it at its own interval.
+        next_totals = 0.0
         while not self.stopped.is_set():
-            self.day_totals()
-            self.stopped.wait(self.totals_interval)
+            if time.monotonic() >= next_totals and self.locks.holds(Task.DAY_TOTALS):
+                self.day_totals()
+                next_totals = time.monotonic() + self.totals_interval
+            self.stopped.wait(min(self.sweep_interval, self.totals_interval))
 
     def run_once(self) -> None:
+        """Every task once, now, lock or not (`flask worker --burst`, tests): each is safe
+        beside a runner's own pass."""
         self.sweep()
         self.janitor()
         self.purge()
@@ -202,6 +219,7 @@ def run_worker(
         patience = THREAD_WORKER_TTL + 2 * app.config["WEBHOOK_TIMEOUT_SECONDS"] + 5
         for helper in helpers:
             helper.join(patience)
+        maintenance.stop()
 
 
 def _work(

@@ -10,6 +10,12 @@ export PORT="${PORT:-5000}"
 export BIND_HOST="${BIND_HOST:-127.0.0.1}"  # only this machine, unless told otherwise
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$PORT}"
 
+# /metrics adds up the figures of every web and worker process through files in this folder
+# (prometheus-client's multiprocess mode); a new start counts from zero.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/instance/metrics}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
+
 scripts/ensure-services.sh --redis-only
 .venv/bin/flask db upgrade
 

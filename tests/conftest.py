@@ -138,13 +138,35 @@ def fake_midtrans(app) -> Iterator[FakeMidtrans]:
 def app(app_environ) -> Iterator[Flask]:
     app = create_app(app_environ)
     yield app
+    _close(app, truncate=True)
+
+
+@pytest.fixture
+def app_with(app_environ) -> Iterator[Callable[..., Flask]]:
+    """Another app on the test's settings with some changed (`app_with(REDIS_URL=...)`),
+    closed after the test; `app`, if the test has it too, keeps the settings as they were."""
+    made: list[Flask] = []
+
+    def build(**overrides: str) -> Flask:
+        made.append(create_app({**app_environ, **overrides}))
+        return made[-1]
+
+    yield build
+    for other in made:
+        _close(other, truncate=False)
+
+
+def _close(app: Flask, truncate: bool) -> None:
+    """Stop an app's background threads and close its connections (and, for the test's
+    own app, empty the tables for the next test)."""
     for name in ("lunas_status_cache", "lunas_rate_counters"):
         background = app.extensions.get(name)
         if background is not None:
             background.stop()
     with app.app_context():
         db.session.remove()
-        _truncate_all()
+        if truncate:
+            _truncate_all()
         db.engine.dispose()
     redis_client = app.extensions.get("lunas_redis")
     if redis_client is not None:

@@ -6,6 +6,7 @@ output names what is wrong."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db, migrate
 from app.services.operations.health import HEARTBEAT_WINDOW
+from app.task_locks import Task, TaskLocks
 from tests.conftest import BACKEND
 from tests.helpers import invoke
 
@@ -65,9 +67,20 @@ def live_worker(redis_conn) -> Iterator[SimpleWorker]:
 
 
 @pytest.fixture
-def healthy(mailbox, fake_midtrans, live_worker) -> None:
+def healthy(mailbox, fake_midtrans, live_worker, maintenance_runner) -> None:
     """Everything outside Lunas answers: SMTP, Midtrans (both keys valid), a worker. Ask for
     any fixture that edits app_environ before this one."""
+
+
+@pytest.fixture
+def maintenance_runner(app) -> Iterator[TaskLocks]:
+    """This process holds every maintenance task's lock, as a worker process's maintenance
+    thread does."""
+    with app.app_context():
+        locks = TaskLocks(db.engine.url)
+    assert all(locks.holds(task) for task in Task)
+    yield locks
+    locks.release()
 
 
 @pytest.fixture
@@ -113,6 +126,7 @@ def test_a_good_production_configuration_passes_every_check(app, fake_midtrans, 
         "stored-secrets",
         "redis",
         "worker",
+        "maintenance",
         "midtrans-sandbox",
         "midtrans-production",
         "notification-url",
@@ -123,6 +137,8 @@ def test_a_good_production_configuration_passes_every_check(app, fake_midtrans, 
     assert "https://lunas.example/api/midtrans/notification" in checks["notification-url"][1]
     assert "Settings → Payment → Notification URL" in checks["notification-url"][1]
     assert "1 worker alive" in checks["worker"][1]
+    assert checks["maintenance"][1].startswith("every task has its runner: ")
+    assert checks["maintenance"][1].endswith(f":{os.getpid()}")
     # One harmless Get Status per environment, for an order nobody made.
     lookups = fake_midtrans.calls("GET", "/v2/lunas-doctor-")
     assert len(lookups) == 2 and all(call.path.endswith("/status") for call in lookups)
@@ -146,6 +162,23 @@ def test_a_test_configuration_warns_about_production_but_exits_0(app):
         "production would refuse it (PUBLIC_BASE_URL must be an https URL"
         in (checks["base-url"][1])
     )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.usefixtures("mailbox", "fake_midtrans", "live_worker")
+def test_a_task_without_a_runner_is_a_warning_naming_it(app):
+    with app.app_context():
+        locks = TaskLocks(db.engine.url)
+    assert locks.holds(Task.WEBHOOK_SWEEPER) and locks.holds(Task.JANITOR)
+    try:
+        code, checks, output = doctor(app)
+    finally:
+        locks.release()
+
+    assert code == 0, output
+    verdict, message = checks["maintenance"]
+    assert verdict == "warn"
+    assert message.startswith("nobody runs the day totals, reconciler now")
 
 
 # -- broken ones: each exits 1 and names the problem -------------------------------------------
@@ -319,7 +352,9 @@ def test_every_problem_at_once_is_named_each_on_its_line(app, fake_midtrans, mig
     if BACKEND == "sqlite":
         expected.add("settings")
     assert verdicts(checks, "problem") == expected, output
-    assert output.strip().endswith(f"{len(expected)} problem(s), 2 warning(s)")
+    # Warnings: the worker and the notification URL; on PostgreSQL, no maintenance runner.
+    warnings = 2 if BACKEND == "sqlite" else 3
+    assert output.strip().endswith(f"{len(expected)} problem(s), {warnings} warning(s)")
 
 
 @pytest.mark.usefixtures("healthy")

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import metrics
 from app.errors import ServiceError, UnavailableError, UpstreamError, ValidationError
 from app.extensions import db
 from app.midtrans.client import (
@@ -96,7 +97,9 @@ def create_checkout(client: ApiClient, request: CheckoutRequest) -> CheckoutResu
             payment = _claim_order_id(client, request)
             if payment is None:
                 continue  # a racing request claimed it first: replay theirs
-            return CheckoutResult(_open_snap_session(payment), created=True)
+            opened = _open_snap_session(payment)
+            metrics.checkout_created(str(client.environment))
+            return CheckoutResult(opened, created=True)
         if existing.status != PaymentStatus.CREATING:
             return CheckoutResult(_replay(existing, request), created=False)
         if time.monotonic() < deadline:

@@ -12,6 +12,7 @@ from flask import current_app
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 
+from app import metrics
 from app.errors import NotFoundError, ServiceError, UnavailableError, ValidationError
 from app.extensions import db
 from app.json_input import JsonInputError, read_json
@@ -159,6 +160,7 @@ def _refusals_recorded(event: PaymentEvent) -> Iterator[None]:
     except Refused as refusal:
         _finish(event, refusal.outcome, refusal.error.http_status, refusal.error.message)
         db.session.commit()
+        _count(event, refusal.outcome)
         raise refusal.error from None
 
 
@@ -169,6 +171,7 @@ def _apply(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> Event
     if target is None:
         _finish(event, EventOutcome.UNKNOWN_STATUS, 200, f"unknown status {transaction_status!r}")
         db.session.commit()
+        _count(event, EventOutcome.UNKNOWN_STATUS)
         return EventOutcome.UNKNOWN_STATUS
     payment = lock_payment(payment_id)
     entering_settlement = (
@@ -187,6 +190,7 @@ def _apply(payment_id: int, truth: dict[str, Any], event: PaymentEvent) -> Event
     _finish(event, transition.outcome, 200, f"{transaction_status} -> {target}")
     purchase_id = payment.purchase_id  # after the commit this would reload the payment
     db.session.commit()
+    _count(event, transition.outcome)
     log.info("payment %s: %s (%s)", purchase_id, transition.outcome, transaction_status)
     enqueue(transition.delivery_ids)  # only after commit: the rows now exist
     return transition.outcome
@@ -266,6 +270,13 @@ def _amount_covers(reported: Any, expected: int) -> bool:
 
 def _optional_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _count(event: PaymentEvent, outcome: EventOutcome) -> None:
+    """A Midtrans notification's outcome, once committed (the janitor's and the reconciler's
+    checks share this path, and are not notifications)."""
+    if event.source == "notification":
+        metrics.notification_processed(str(outcome))
 
 
 def _finish(event: PaymentEvent, outcome: EventOutcome, http_status: int, detail: str) -> None:

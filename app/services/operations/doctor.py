@@ -49,6 +49,7 @@ from app.security import decrypt
 from app.services.mail import smtp
 from app.services.mail.smtp import MailConfigError
 from app.services.operations import health
+from app.task_locks import APPLICATION_NAME, Task, runners
 
 # What Midtrans calls (create.py names it on every Snap request) and where buyers come back.
 NOTIFICATION_PATH = "/api/midtrans/notification"
@@ -87,17 +88,21 @@ def run_checks() -> list[Check]:
     ]
     database = _run("database", _database)
     checks.append(database)
-    for name, check in (("migrations", _migrations), ("stored-secrets", _stored_secrets)):
+
+    def needing_the_database(name: str, check: Callable[[], Outcome]) -> Check:
         if database.verdict is Verdict.PROBLEM:
-            checks.append(Check(name, Verdict.WARN, "not checked: the database does not answer"))
-        else:
-            checks.append(_run(name, check))
+            return Check(name, Verdict.WARN, "not checked: the database does not answer")
+        return _run(name, check)
+
+    checks.append(needing_the_database("migrations", _migrations))
+    checks.append(needing_the_database("stored-secrets", _stored_secrets))
     redis = _run("redis", _redis)
     checks.append(redis)
     if redis.verdict is Verdict.PROBLEM:
         checks.append(Check("worker", Verdict.WARN, "not checked: Redis does not answer"))
     else:
         checks.append(_run("worker", _worker))
+    checks.append(needing_the_database("maintenance", _maintenance))
     for environment in Environment:
         checks.append(_run(f"midtrans-{environment}", lambda env=environment: _midtrans(env)))
     checks.append(_run("notification-url", _notification_url))
@@ -295,6 +300,23 @@ def _worker() -> Outcome:
     return Verdict.PROBLEM, (
         f"no worker is running: webhooks, mail and the pending janitor wait; {RUN_A_WORKER}"
     )
+
+
+def _maintenance() -> Outcome:
+    """Which worker process runs each maintenance task (app/task_locks.py), as PostgreSQL's
+    lock table says."""
+    if db.engine.dialect.name != "postgresql":
+        return Verdict.OK, "every worker process runs every task (SQLite: no advisory locks)"
+    with db.engine.connect() as connection:
+        running = runners(connection)
+    missing = [task.label for task in Task if task not in running]
+    if missing:
+        return Verdict.WARN, (
+            f"nobody runs the {', '.join(missing)} now (no worker process, or one is taking "
+            f"over within a minute); {RUN_A_WORKER}"
+        )
+    hosts = sorted({name.removeprefix(APPLICATION_NAME).strip() for name in running.values()})
+    return Verdict.OK, f"every task has its runner: {', '.join(hosts)}"
 
 
 # -- Midtrans ---------------------------------------------------------------------------------

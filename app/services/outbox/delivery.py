@@ -26,9 +26,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Row, func, insert, or_, select, update
 
+from app import metrics
 from app.extensions import db
 from app.models import (
     DeliveryStatus,
+    EndpointFailure,
     EventType,
     WebhookAttempt,
     WebhookDelivery,
@@ -255,7 +257,19 @@ def _record(
         )
     )
     session.commit()
+    metrics.webhook_attempted(_attempt_result(result))
     return values["status"], retry_in
+
+
+def _attempt_result(result: transport.PostResult) -> str:
+    """The attempt's result as /metrics counts it."""
+    if result.http_status is not None:
+        return "delivered" if 200 <= result.http_status < 300 else "http_error"
+    if result.failure == EndpointFailure.TIMEOUT:
+        return "timeout"
+    if result.failure is not None:
+        return "unreachable"
+    return "refused"  # the address guard stopped it before any connection
 
 
 def _mark_interrupted(delivery_id: str) -> None:

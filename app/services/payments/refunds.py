@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from app import metrics
 from app.errors import (
     RefundExceedsPaymentError,
     RefundNotSupportedError,
@@ -196,6 +197,7 @@ def _ask_midtrans(refund_id: str, purchase_id: str, environment: Environment) ->
         _record_failure(refund_id, exc.message)
     except MidtransError as exc:
         db.session.rollback()
+        metrics.refund_ended("unknown")
         log.warning("refund %s: outcome unknown (%s); will ask Midtrans again", refund_id, exc)
     else:
         _record_success(refund_id, answer, "refund")
@@ -231,6 +233,7 @@ def _record_success(refund_id: str, answer: dict[str, Any], source: str) -> None
     transition = apply_status(payment, target, truth, event, refund=refund)
     _finish_event(event, transition.outcome, f"refund {refund.id} of {refund.amount}: {target}")
     db.session.commit()
+    metrics.refund_ended("succeeded")
     enqueue(transition.delivery_ids)
 
 
@@ -257,6 +260,7 @@ def _record_failure(refund_id: str, message: str) -> None:
     )
     due = due_now(delivery)
     db.session.commit()
+    metrics.refund_ended("failed")
     log.info("refund %s refused by Midtrans: %s", refund_id, message)
     enqueue(due)
 
