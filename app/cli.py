@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import NoReturn
 
 import click
@@ -18,6 +19,7 @@ from app.services.accounts.operators import promote
 from app.services.accounts.projects import create_project
 from app.services.accounts.users import create_user, find_user_by_email
 from app.services.checkout.janitor import expire_stale_checkouts
+from app.services.checkout.reconcile import reconcile
 from app.services.operations.doctor import Verdict, run_checks
 from app.services.outbox.endpoints import rotate_secret, set_endpoint_url
 from app.services.outbox.log import list_deliveries
@@ -357,6 +359,34 @@ def worker_command(burst: bool, worker_class: str, threads: int | None) -> None:
     run_worker(burst=burst, worker_class=worker_class, threads=threads)
 
 
+@click.command("reconcile")
+@click.option(
+    "--all-due-now",
+    is_flag=True,
+    help="Ask about every pending payment and every settlement awaiting its check, due or not.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Payments to ask about at most. [default: RECONCILE_CALLS_PER_MINUTE]",
+)
+@with_appcontext
+def reconcile_command(all_due_now: bool, limit: int | None) -> None:
+    """One reconciler pass now: Get Status for the due payments (spaced as the worker spaces
+    them, RECONCILE_CALLS_PER_MINUTE), differences applied; prints what it found."""
+    report = reconcile(limit=limit, all_due_now=all_due_now)
+    _echo(
+        {
+            "checked": report.checked,
+            "corrected": report.corrected,
+            "failed": report.failed,
+            "stopped_early": report.stopped_early,
+            "corrections": [asdict(correction) for correction in report.corrections],
+        }
+    )
+
+
 @click.command("doctor")
 @with_appcontext
 def doctor_command() -> None:
@@ -378,3 +408,4 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
     app.cli.add_command(doctor_command)
+    app.cli.add_command(reconcile_command)

@@ -206,6 +206,10 @@ class Config:
         self.JANITOR_INTERVAL_SECONDS = parse_int(
             "JANITOR_INTERVAL_SECONDS", get("JANITOR_INTERVAL_SECONDS"), 60
         )
+        # The reconciler's Get Status calls a minute, over every worker process (one runs it).
+        self.RECONCILE_CALLS_PER_MINUTE = parse_int(
+            "RECONCILE_CALLS_PER_MINUTE", get("RECONCILE_CALLS_PER_MINUTE"), 60
+        )
         self.CREDENTIAL_GRACE_HOURS = 24
         # How often the worker stores closed days' totals for the portal overview.
         self.DAY_TOTALS_INTERVAL_SECONDS = parse_int(

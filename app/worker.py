@@ -17,6 +17,7 @@ from rq.timeouts import TimerDeathPenalty
 from app import jobs
 from app.extensions import db
 from app.services.checkout.janitor import expire_stale_checkouts
+from app.services.checkout.reconcile import reconcile
 from app.services.checkout.unverified import purge_unverified
 from app.services.idempotency import purge_expired
 from app.services.outbox.queue import sweep
@@ -60,9 +61,14 @@ class Maintenance(threading.Thread):
         self.totals_thread = threading.Thread(
             target=self._day_totals_loop, name="lunas-day-totals", daemon=True
         )
+        # Its own thread too: a pass spaces its Get Status calls over up to a minute.
+        self.reconciler_thread = threading.Thread(
+            target=self._reconciler_loop, name="lunas-reconciler", daemon=True
+        )
 
     def run(self) -> None:
         self.totals_thread.start()
+        self.reconciler_thread.start()
         next_janitor = 0.0
         while not self.stopped.is_set():
             if self.locks.holds(Task.WEBHOOK_SWEEPER):
@@ -77,7 +83,7 @@ class Maintenance(threading.Thread):
         """Ask both threads to stop after their current task, wait for them, and give the
         tasks up for another process to take."""
         self.stopped.set()
-        for thread in (self, self.totals_thread):
+        for thread in (self, self.totals_thread, self.reconciler_thread):
             if thread.is_alive():
                 thread.join(timeout)
         self.locks.release()
@@ -92,6 +98,12 @@ class Maintenance(threading.Thread):
                 next_totals = time.monotonic() + self.totals_interval
             self.stopped.wait(min(self.sweep_interval, self.totals_interval))
 
+    def _reconciler_loop(self) -> None:
+        while not self.stopped.is_set():
+            if self.locks.holds(Task.RECONCILER):
+                self.reconcile()
+            self.stopped.wait(self.sweep_interval)
+
     def run_once(self) -> None:
         """Every task once, now, lock or not (`flask worker --burst`, tests): each is safe
         beside a runner's own pass."""
@@ -99,6 +111,7 @@ class Maintenance(threading.Thread):
         self.janitor()
         self.purge()
         self.day_totals()
+        self.reconcile()
 
     def sweep(self) -> None:
         count = self._run("webhook sweeper", sweep)
@@ -109,6 +122,18 @@ class Maintenance(threading.Thread):
         report = self._run("pending janitor", expire_stale_checkouts)
         if report and (report.checked or report.abandoned_removed):
             log.info("pending janitor: %s", report)
+
+    def reconcile(self) -> None:
+        """One reconciler pass (its calls spaced, cut short by a stop), then the pending
+        refunds driven on towards their end."""
+        report = self._run("reconciler", lambda: reconcile(pause=self.stopped.wait))
+        if report and report.checked:
+            log.info(
+                "reconciler: %d asked, %d corrected, %d failed",
+                report.checked,
+                report.corrected,
+                report.failed,
+            )
         ended = self._run("pending refund check", check_pending_refunds)
         if ended:
             log.info("pending refund check: %d refunds ended", ended)

@@ -25,7 +25,7 @@ from app.models.project import (
     WebhookEndpoint,
 )
 from app.models.refund import Refund, RefundStatus
-from app.models.report import PaymentDayTotals
+from app.models.report import PaymentDayTotals, ReconcileDay
 from app.models.simulator import SimulatedTransaction
 from app.models.user import User, UserSession
 from app.models.webhook import (
@@ -63,6 +63,7 @@ __all__ = [
     "Payment",
     "PriceMode",
     "PaymentDayTotals",
+    "ReconcileDay",
     "PaymentEvent",
     "PaymentStatus",
     "PaymentStatusChange",

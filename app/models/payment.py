@@ -152,6 +152,13 @@ class Payment(Base):
             postgresql_where=text(_IS_PAID_SQL),
             sqlite_where=text(_IS_PAID_SQL),
         ),
+        # The reconciler's due checks (app/services/checkout/reconcile.py, migration 0017).
+        Index(
+            "ix_payments_reconcile_due",
+            "next_reconcile_at",
+            postgresql_where=text("next_reconcile_at IS NOT NULL"),
+            sqlite_where=text("next_reconcile_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -182,6 +189,8 @@ class Payment(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_amount: Mapped[str | None] = mapped_column(String(32))
     # The pending janitor's next look at an overdue payment that Midtrans still calls pending.
+    # When the reconciler (or, once overdue, the pending janitor) asks Midtrans about it next;
+    # None: never again (a final status, or a settlement already checked once more).
     next_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # As Midtrans last reported it (text, e.g. "25000.00")…
     refunded_amount: Mapped[str | None] = mapped_column(String(32))
@@ -232,6 +241,13 @@ class PaymentEvent(Base):
             "id",
             postgresql_where=text("payment_id IS NULL"),
             sqlite_where=text("payment_id IS NULL"),
+        ),
+        # The reconciler's corrections of a day, for its report in the portal.
+        Index(
+            "ix_payment_events_reconcile_received",
+            "received_at",
+            postgresql_where=text("source = 'reconcile'"),
+            sqlite_where=text("source = 'reconcile'"),
         ),
     )
 

@@ -36,3 +36,19 @@ class PaymentDayTotals(Base):
     valid: Mapped[bool] = mapped_column(Boolean)
     # None for a row an invalidation created before any computation stored the day.
     computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReconcileDay(Base):
+    """One WIB day of the reconciler's work in one project environment: how many payments it
+    asked Midtrans about, and how many it found different and corrected (those corrections
+    are the payments' `reconcile` events, on their timelines)."""
+
+    __tablename__ = "reconcile_days"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    environment: Mapped[Environment] = mapped_column(EnumText(Environment, 16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    checked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    corrected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Get Status calls that had no usable answer (Midtrans down, 5xx, a timeout).
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

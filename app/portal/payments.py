@@ -14,6 +14,7 @@ from app.models import Environment, FulfilmentStatus, PaymentStatus, Project
 from app.portal import bp
 from app.portal.context import env_url, project_page
 from app.services.checkout import handover
+from app.services.checkout import reconcile as reconciler
 from app.services.payments.cancel import CANCELLABLE
 from app.services.payments.fulfilment import PAID as COMPLETABLE
 from app.services.payments.refunds import REFUNDABLE_FROM, refundable, remaining
@@ -29,6 +30,7 @@ MAX_SEARCH_LENGTH = 254
 EVENT_LABELS = {
     "notification": lazy_gettext("Midtrans notification"),
     "janitor": lazy_gettext("Status check with Midtrans (Get Status)"),
+    "reconcile": lazy_gettext("Reconciliation with Midtrans (Get Status)"),
     "refund": lazy_gettext("Refund"),
     "refund_check": lazy_gettext("Refund checked with Midtrans"),
     "cancel": lazy_gettext("Cancelled"),
@@ -263,3 +265,15 @@ def nice_step(value: int) -> int:
             if step == int(step) and step >= value:
                 return int(step)
         scale *= 10
+
+
+@bp.get("/projects/<project_id>/reconciliation")
+@project_page
+def reconciliation(project: Project, env: Environment):
+    """The reconciler's daily report (SPEC §15): what it asked Midtrans, what it corrected."""
+    return render_template(
+        "portal/reconciliation.html",
+        days=reconciler.report_days(project.id, env),
+        corrections=reconciler.corrections(project.id, env),
+        calls_per_minute=reconciler.calls_per_minute(),
+    )

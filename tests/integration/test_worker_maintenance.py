@@ -24,10 +24,11 @@ def test_every_task_runs_and_each_failure_is_logged_when_the_database_is_away(ap
     assert [record.getMessage() for record in caplog.records if record.name == "app.worker"] == [
         "webhook sweeper failed; will try again",
         "pending janitor failed; will try again",
-        "pending refund check failed; will try again",
         "unverified notification purge failed; will try again",
         "idempotency key purge failed; will try again",
         "overview day totals failed; will try again",
+        "reconciler failed; will try again",
+        "pending refund check failed; will try again",
     ]
 
 
@@ -46,6 +47,7 @@ def test_the_running_thread_stores_the_overview_days_of_a_new_project(app, proje
 
     assert len(stored) >= 2 * 28
     assert not maintenance.is_alive() and not maintenance.totals_thread.is_alive()
+    assert not maintenance.reconciler_thread.is_alive()
 
 
 def stored_days(project_id: str) -> list:

@@ -33,6 +33,9 @@ from app.services.urls import require_scheme
 
 log = logging.getLogger(__name__)
 
+# A new checkout is asked about by the reconciler this long after it opened.
+FIRST_RECONCILE = timedelta(minutes=5)
+
 DEFAULT_ITEM_NAME = "Pembayaran"
 MIDTRANS_NAME_LIMIT = 50
 MAX_RETURN_URL_LENGTH = 500
@@ -188,6 +191,8 @@ def _open_snap_session(payment: Payment) -> Payment:
             snap_token=session.token,
             snap_redirect_url=session.redirect_url,
             updated_at=utcnow(),
+            # The reconciler's first Get Status (reconcile.py's back-off).
+            next_reconcile_at=utcnow() + FIRST_RECONCILE,
         )
     )
     db.session.commit()

@@ -5,7 +5,7 @@ the same transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +28,9 @@ from app.models.base import utcnow
 from app.services.checkout import handover, stock
 from app.services.outbox.events import record_payment_events
 from app.services.reporting import day_totals
+
+# A settlement is asked about once more this long after it was applied (the reconciler).
+SETTLED_RECHECK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,12 @@ def apply_status(
         return Transition(EventOutcome.DUPLICATE)
     paid_before, refunded_before = payment.paid_at, payment.refunded
     payment.status = target
+    # The reconciler (reconcile.py) asks about a settlement once more a day later, and never
+    # about a final status; a pending one keeps its back-off.
+    if target == PaymentStatus.SETTLEMENT:
+        payment.next_reconcile_at = utcnow() + SETTLED_RECHECK
+    elif target != PaymentStatus.PENDING:
+        payment.next_reconcile_at = None
     if target == PaymentStatus.SETTLEMENT:
         payment.paid_at = _paid_at(midtrans)
         payment.paid_amount = str(midtrans.get("gross_amount") or payment.amount)
