@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint services fuzz
+.PHONY: run test install lint services fuzz compose-smoke
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -41,3 +41,7 @@ test: install services lint
 fuzz: install services
 	SCHEMATHESIS_SEED=$${SCHEMATHESIS_SEED:-$$(date +%s)} SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-200} \
 		LUNAS_TEST_DATABASE=postgresql $(BIN)/pytest tests/contract
+
+# `docker compose up` checked end to end where a Docker engine runs (exits 2 where none does).
+compose-smoke:
+	scripts/compose-smoke.sh
