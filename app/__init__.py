@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -22,6 +21,7 @@ from app import (
     http_headers,
     i18n,
     input_guard,
+    logs,
     models,  # noqa: F401  (registers every table with the metadata)
     ops,
     rate_limits,
@@ -56,7 +56,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     settings = Config(dict(os.environ if environ is None else environ), Path(app.instance_path))
     app.config.update(settings.as_dict())
     app.json.sort_keys = False  # answers keep the documented field order
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.install(app)  # first: every line after this carries the request's id
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

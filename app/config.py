@@ -15,6 +15,7 @@ from app.hosts import is_loopback_host
 
 ENVIRONMENTS = ("development", "test", "production")
 REGISTRATION_POLICIES = ("open", "invite", "closed")
+LOG_FORMATS = ("json", "text")
 
 _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"0", "false", "off", "no"}
@@ -293,6 +294,10 @@ class Config:
             # Room for every delivery thread and the maintenance threads beside them (the
             # web's gunicorn threads need fewer); past it, SQLAlchemy's overflow of 10.
             self.SQLALCHEMY_ENGINE_OPTIONS["pool_size"] = max(5, self.WEBHOOK_WORKER_THREADS + 3)
+        # One JSON object per line (production), or plain lines (app/logs.py).
+        self.LOG_FORMAT = (get("LOG_FORMAT") or ("json" if production else "text")).strip().lower()
+        if self.LOG_FORMAT not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         # `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` when this is set.
         self.METRICS_TOKEN = get("METRICS_TOKEN") or ""
         # Portal sessions (kept server-side): idle timeout and absolute lifetime.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app import logs
 from app.services.accounts.recovery import deliver_account_mail
 from app.services.outbox.delivery import deliver
 
@@ -22,8 +23,12 @@ def use_app(app: Flask) -> None:
 def deliver_webhook(delivery_id: str) -> str:
     if _app is None:
         raise RuntimeError("Lunas jobs run under `flask worker`, which gives them its app")
-    with _app.app_context():
-        return deliver(delivery_id)
+    logs.bind(delivery_id=delivery_id)
+    try:
+        with _app.app_context():
+            return deliver(delivery_id)
+    finally:
+        logs.clear()
 
 
 def send_account_mail(kind: str, user_id: int) -> str:

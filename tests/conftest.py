@@ -3,6 +3,7 @@ fakes only for what we don't own: Midtrans (a local HTTP server, or the built-in
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -21,10 +22,12 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from app import create_app, jobs
+from app.config import SIMULATOR_SERVER_KEY
 from app.extensions import db
 from app.worker import ThreadWorker
 from tests.fakes import FakeMidtrans
 from tests.helpers import ProjectKeys, create_payment, new_project
+from tests.log_scan import findings, record_run
 from tests.mailbox import Mailbox
 from tests.portal_client import log_in
 
@@ -35,6 +38,34 @@ PG_DATABASE = f"lunas_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SERVER_KEY = "SB-Mid-server-test-key-0123456789"
 PRODUCTION_SERVER_KEY = "Mid-server-test-production-key-0123"
+
+
+RUN_LOG = Path(__file__).resolve().parents[1] / "test-artifacts" / "logs" / "test-run.jsonl"
+
+
+def pytest_sessionstart(session):
+    session.config._lunas_log = record_run(RUN_LOG)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The run's logs hold no secret, full email address or card number (tests/log_scan.py);
+    a finding fails the run."""
+    handler = getattr(session.config, "_lunas_log", None)
+    if handler is None:
+        return
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    files = [RUN_LOG]
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        files += sorted(factory.getbasetemp().rglob("*.log"))
+    found = findings(files, known=(SERVER_KEY, PRODUCTION_SERVER_KEY, SIMULATOR_SERVER_KEY))
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "the run's logs hold what no log may:\n" + "\n".join(found[:50])
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_report_header(config):

@@ -14,6 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app import logs
 from app.api.errors import from_http_exception, from_service_error
 from app.api.schemas import Query, first_error, first_query_error
 from app.errors import (
@@ -139,6 +140,7 @@ def _authenticate(client_id: str, client_secret: str) -> ApiClient:
     if client is None:
         raise InvalidClientError("unknown client_id or wrong client_secret")
     count_credential(client)  # SPEC §12: per proven credential, before anything is done
+    logs.bind(project_id=client.project_id)
     return client
 
 

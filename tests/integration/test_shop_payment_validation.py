@@ -602,20 +602,38 @@ def test_credentials_are_checked_before_the_fields(
     assert_nothing_happened(app, fake_midtrans)
 
 
-def test_unexpected_failure_is_500_without_trace_sql_or_secret(
-    app, client, project, fake_midtrans, monkeypatch
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        # A bug: 500, and nothing of it in the answer.
+        (
+            lambda project: KeyError(f"snap_token {project.sandbox_secret} {SERVER_KEY}"),
+            500,
+            "internal_error",
+        ),
+        # The database went away mid-request: 503, try again (never 500), nothing leaked either.
+        (
+            lambda project: OperationalError(
+                "SELECT * FROM payments WHERE order_id = %(order_id)s",
+                {"order_id": "order-1", "secret": project.sandbox_secret},
+                Exception(f"server closed the connection unexpectedly {SERVER_KEY}"),
+            ),
+            503,
+            "unavailable",
+        ),
+    ],
+    ids=["a-bug", "database-away"],
+)
+def test_an_unexpected_failure_answers_without_trace_sql_or_secret(
+    app, client, project, fake_midtrans, monkeypatch, failure, status, code
 ):
     def broken_checkout(api_client, request):
-        raise OperationalError(
-            "SELECT * FROM payments WHERE order_id = %(order_id)s",
-            {"order_id": request.order_id, "secret": project.sandbox_secret},
-            Exception(f"server closed the connection unexpectedly {SERVER_KEY}"),
-        )
+        raise failure(project)
 
     monkeypatch.setattr("app.api.routes.create_checkout", broken_checkout)
 
     response = client.post(CHECKOUT_URL, json=checkout_body(project))
 
-    assert_error(response, 500, "internal_error", None, project)
+    assert_error(response, status, code, None, project)
     assert "payments" not in response.get_data(as_text=True)
     assert_nothing_happened(app, fake_midtrans)

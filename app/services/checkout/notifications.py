@@ -12,7 +12,7 @@ from flask import current_app
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 
-from app import metrics
+from app import logs, metrics
 from app.errors import NotFoundError, ServiceError, UnavailableError, ValidationError
 from app.extensions import db
 from app.json_input import JsonInputError, read_json
@@ -113,6 +113,7 @@ def _process(event_id: int) -> EventOutcome:
         payment = _find_payment(data["order_id"])
         if payment is None:
             raise Refused(EventOutcome.UNKNOWN_ORDER, NotFoundError("unknown order_id", "order_id"))
+        logs.bind(project_id=payment.project_id, purchase_id=payment.purchase_id)
         try:
             settings = settings_for(payment.environment)
         except MidtransUnavailableError as exc:
