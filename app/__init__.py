@@ -56,7 +56,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     settings = Config(dict(os.environ if environ is None else environ), Path(app.instance_path))
     app.config.update(settings.as_dict())
     app.json.sort_keys = False  # answers keep the documented field order
-    logs.install(app)  # first: every line after this carries the request's id
+    logs.install(app)  # first: the format of every line after this
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -87,6 +87,7 @@ def create_app(environ: dict[str, str] | None = None) -> Flask:
     )
     input_guard.install(app)
     ops.install(app)  # after the guard: its clock starts first
+    logs.install_request_ids(app)  # and before that, the request's id
     http_headers.install(app)
     formatting.install(app)
     _register_error_handlers(app)

@@ -131,7 +131,13 @@ def context_filter() -> logging.Filter:
 
 
 def install(app: Flask) -> None:
+    """The format now; the request's id once every other hook is in (`install_request_ids`)."""
     configure(app.config["LOG_FORMAT"])
+
+
+def install_request_ids(app: Flask) -> None:
+    """First of all before_request hooks (so a request the input guard refuses has its id
+    too), and on every answer."""
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_answer_request_id)
     app.teardown_request(lambda _exc: clear())

@@ -62,6 +62,12 @@ def test_a_missing_or_unusable_request_id_is_replaced_by_one_of_ours(client, giv
     assert len(answered) == 32 and int(answered, 16) >= 0
 
 
+def test_a_request_refused_at_the_door_has_its_id_too(client):
+    refused = client.get("/healthz?q=%00", headers={"X-Request-ID": "lb-42"})
+    assert refused.status_code == 400
+    assert refused.headers["X-Request-ID"] == "lb-42"
+
+
 def test_every_answer_has_its_own_request_id(client):
     ids = {client.get("/healthz").headers["X-Request-ID"] for _ in range(3)}
     assert len(ids) == 3
