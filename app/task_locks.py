@@ -152,4 +152,5 @@ def runners(connection: Connection) -> dict[Task, str]:
         ),
         {"kind": LOCK_CLASS},
     ).all()
-    return {Task(int(objid)): name for objid, name in rows if int(objid) in Task._value2member_map_}
+    known = {int(task) for task in Task}
+    return {Task(int(objid)): name for objid, name in rows if int(objid) in known}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -268,6 +269,22 @@ class PaymentEvent(Base):
     detail: Mapped[str | None] = mapped_column(String(500))
     http_status: Mapped[int | None] = mapped_column(Integer)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def of_answer(
+        cls, payment_id: int, source: str, answer: dict[str, Any], status: str | None = None
+    ) -> PaymentEvent:
+        """An event on the payment's timeline made of an answer Lunas itself asked Midtrans
+        for (a cancel, a refund, a reconciler's Get Status): trusted, so joined at once;
+        `status` stands in when the answer names no transaction_status."""
+        return cls(
+            payment_id=payment_id,
+            source=source,
+            raw_body=json.dumps(answer)[:20_000],
+            headers={},
+            received_at=utcnow(),
+            transaction_status=str(answer.get("transaction_status") or status)[:32],
+        )
 
 
 class PaymentStatusChange(Base):

@@ -8,6 +8,7 @@ import hmac
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from app import metrics
 from app.api.errors import error_response
@@ -15,8 +16,6 @@ from app.services.operations.metrics import render
 from app.services.operations.readiness import readiness
 
 bp = Blueprint("ops", __name__)
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @bp.get("/healthz")
@@ -49,7 +48,8 @@ def metrics_page():
             )
             response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
-    return Response(render(), mimetype=None, content_type=PROMETHEUS_TEXT)
+    # The 0.0.4 text format, which generate_latest writes and every Prometheus reads.
+    return Response(render(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def install(app: Flask) -> None:

@@ -109,6 +109,44 @@ def test_a_settlement_whose_notification_never_came_is_applied_once_with_one_web
     assert status_changes(app) == [("pending", "settlement")]
 
 
+def test_midtrans_reporting_less_than_the_amount_settles_nothing(
+    app, client, project, fake_midtrans, clock
+):
+    purchase_id = create_payment(client, project)
+    fake_midtrans.set_status(purchase_id, "settlement", "7500.00")  # a tenth of the price
+    clock.shift(FIVE_MINUTES + timedelta(seconds=1))
+
+    report = run(app)
+
+    assert (report.checked, report.corrected, report.failed) == (1, 0, 1)
+    assert payment_row(app, purchase_id)["status"] == "pending"
+    [event] = reconcile_events(app, purchase_id)
+    assert event["outcome"] == "amount_mismatch"
+    assert delivery_rows(app) == []  # no webhook says it was paid
+
+
+def test_a_notification_that_lands_during_the_pass_is_not_applied_twice(
+    app, client, project, fake_midtrans, clock
+):
+    first = create_payment(client, project, order_id="order-1")
+    second = create_payment(client, project, order_id="order-2")
+    for purchase_id in (first, second):
+        fake_midtrans.set_status(purchase_id, "settlement", "75000.00")
+    clock.shift(FIVE_MINUTES + timedelta(seconds=1))
+
+    def notification_arrives(seconds: float) -> bool:
+        settle(client, fake_midtrans, second)  # after the pass read its due rows
+        return False
+
+    report = run(app, pause=notification_arrives)
+
+    assert (report.checked, report.corrected) == (2, 1)
+    assert [c.purchase_id for c in report.corrections] == [first]
+    assert sorted(row["event_type"] for row in delivery_rows(app)) == ["item.purchased"] * 2
+    assert status_changes(app) == [("pending", "settlement"), ("pending", "settlement")]
+    assert payment_row(app, second)["next_reconcile_at"] is not None  # its day-later check
+
+
 def test_what_agrees_leaves_no_event_and_is_asked_again_on_the_back_off(
     app, client, project, fake_midtrans, clock
 ):

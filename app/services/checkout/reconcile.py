@@ -25,7 +25,6 @@ trouble: it is asked again at the next turn, not hammered)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -231,14 +230,7 @@ def _ask(row: Row) -> tuple[Finding, PaymentStatus | None]:
     )
     if target is None or target == row.status:
         return Finding.SAME, None
-    event = PaymentEvent(
-        payment_id=row.id,
-        source="reconcile",
-        raw_body=json.dumps(truth)[:20_000],
-        headers={},
-        received_at=utcnow(),
-        transaction_status=str(truth.get("transaction_status"))[:32],
-    )
+    event = PaymentEvent.of_answer(row.id, "reconcile", truth)
     db.session.add(event)
     db.session.commit()
     try:

@@ -8,7 +8,6 @@ move to settlement for a payment that was never paid."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import current_app
@@ -68,14 +67,7 @@ def cancel_payment(scope: Scope, reference: str, requested_by: str = "api") -> P
     payment = lock_payment(payment_id)
     # Settled while Midtrans was asked? Its own notification won: say so.
     require_status(payment, CANCELLABLE, "cancelled")
-    event = PaymentEvent(
-        payment_id=payment.id,
-        source="cancel",
-        raw_body=json.dumps(answer)[:20_000],
-        headers={},
-        received_at=utcnow(),
-        transaction_status=str(answer.get("transaction_status") or "cancel")[:32],
-    )
+    event = PaymentEvent.of_answer(payment.id, "cancel", answer, "cancel")
     db.session.add(event)
     db.session.flush()
     # The answer is Midtrans's record of the transaction; the status is ours: cancel.

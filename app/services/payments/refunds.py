@@ -9,7 +9,6 @@ key is sent again, which Midtrans treats as the same refund, never a second)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -220,14 +219,7 @@ def _record_success(refund_id: str, answer: dict[str, Any], source: str) -> None
     if target not in REFUND_STATUSES:
         target = PaymentStatus.REFUND if total >= payment.amount else PaymentStatus.PARTIAL_REFUND
     truth = {**answer, "refund_amount": f"{total}.00"}
-    event = PaymentEvent(
-        payment_id=payment.id,
-        source=source,
-        raw_body=json.dumps(answer)[:20_000],
-        headers={},
-        received_at=utcnow(),
-        transaction_status=str(answer.get("transaction_status") or target)[:32],
-    )
+    event = PaymentEvent.of_answer(payment.id, source, answer, target)
     db.session.add(event)
     db.session.flush()
     transition = apply_status(payment, target, truth, event, refund=refund)
