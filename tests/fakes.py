@@ -49,7 +49,9 @@ class FakeMidtrans:
     # answer; otherwise the fake acts as Midtrans does on the transaction Get Status shows.
     action_answers: dict[str, Answer] = field(default_factory=dict)
 
-    def start(self) -> None:
+    def start(self, host: str = "127.0.0.1") -> None:
+        """Serve on a spare port of `host` (another address where Lunas runs on another
+        network, as in the chaos suite)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,9 +64,9 @@ class FakeMidtrans:
             def do_GET(self):
                 fake._handle(self, "GET")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,9 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    # When the receiver verifies on arrival (`verify_with`), as a merchant's endpoint does:
+    # None if the signature was good then, else why not.
+    problem: str | None = None
 
     def verify(self, secret: str) -> dict:
         """Raises standardwebhooks.WebhookVerificationError unless the signature is good."""
@@ -33,10 +36,16 @@ class Received:
 
 
 class MerchantReceiver:
-    def __init__(self, replies: list[Reply] | None = None, default: Reply | None = None) -> None:
+    def __init__(
+        self,
+        replies: list[Reply] | None = None,
+        default: Reply | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.replies = list(replies or [])  # answered in order, then `default`
         self.default = default or Reply()
         self.received: list[Received] = []
+        self.verify_with: str | None = None  # a signing secret: verify each request on arrival
         self._arrived = threading.Condition()
         receiver = self
 
@@ -47,9 +56,16 @@ class MerchantReceiver:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                headers = dict(self.headers)
+                problem = None
+                if receiver.verify_with is not None:
+                    try:
+                        Webhook(receiver.verify_with).verify(body, headers)
+                    except WebhookVerificationError as error:
+                        problem = str(error) or type(error).__name__
                 with receiver._arrived:
                     receiver.received.append(
-                        Received(self.path, dict(self.headers), body, time.time())
+                        Received(self.path, headers, body, time.time(), problem)
                     )
                     reply = receiver.replies.pop(0) if receiver.replies else receiver.default
                     receiver._arrived.notify_all()
@@ -65,9 +81,13 @@ class MerchantReceiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
+        self._listen(host, 0)
+        self.url = f"http://{host}:{self._server.server_port}/hooks/lunas"
+
+    def _listen(self, host: str, port: int) -> None:
+        self._server = ThreadingHTTPServer((host, port), self._handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks/lunas"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
@@ -77,8 +97,18 @@ class MerchantReceiver:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.go_down()
+
+    def go_down(self) -> None:
+        """The merchant's server is away: its port refuses connections."""
         self._server.shutdown()
         self._server.server_close()
+
+    def come_back(self) -> None:
+        """Listening again on the same address and port."""
+        host, port = self._server.server_address[:2]
+        self._listen(host, port)
+        self._thread.start()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Block until `count` requests have arrived (AssertionError after `timeout`)."""
