@@ -168,7 +168,7 @@ def test_test_events_at_a_silent_endpoint_do_not_hold_up_another_tenants_purchas
 
     clicks = [click_send_test_event(client, mine.project_id) for _ in range(MAX_PER_WINDOW + 2)]
     settle(client, fake_midtrans, create_payment(client, strangers))
-    started = time.time()
+    started, workers_started = time.time(), utcnow()
     run_workers(3)
 
     # The merchant's clicks past the limit were refused: nothing was created for them.
@@ -195,7 +195,9 @@ def test_test_events_at_a_silent_endpoint_do_not_hold_up_another_tenants_purchas
     deferred = [delivery_row(app, row["id"]) for row in tests if row not in attempted]
     assert [row["status"] for row in deferred] == ["pending"] * (MAX_PER_WINDOW - 2)
     assert [row["attempt_count"] for row in deferred] == [0] * (MAX_PER_WINDOW - 2)
-    assert all(row["next_attempt_at"] > utcnow() - timedelta(seconds=1) for row in deferred)
+    # Deferred to a moment after the workers found them (not left due where they were), however
+    # long this machine took to get here.
+    assert all(row["next_attempt_at"] > workers_started for row in deferred)
 
 
 # -- the test-event limit ----------------------------------------------------------------------
